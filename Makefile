@@ -1,0 +1,115 @@
+# rtq -- a distributed task queue in a text file.
+#
+#   make                 build build/bin/rtq-claim (static) and build/bin/rtq
+#   make check           build and run every test (installs test deps if root)
+#   make check SANITIZE=1  the same with ASan+UBSan, in build-san/
+#   make bench           print speed and memory figures
+#   make demo            run the example queue with three local workers
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+CC	?= cc
+MUSLCC	:= $(shell command -v musl-gcc 2>/dev/null)
+
+WARN	 = -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
+OPT	 = -O2 -g
+INC	 = -Icommon -Imaster-helper -Iworker
+
+ifeq ($(SANITIZE),1)
+O	 = build-san
+SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all
+OPT	 = -O1 -g
+# sanitizers need the dynamic libc: both programs come from the host build
+SCC	 = $(CC)
+SFLAGS	 = $(WARN) $(OPT) $(SAN)
+SLDFLAGS = $(SAN)
+else
+O	 = build
+SAN	 =
+ifneq ($(MUSLCC),)
+SCC	 = $(MUSLCC)
+else
+SCC	 = $(CC)
+endif
+SFLAGS	 = $(WARN) $(OPT)
+SLDFLAGS = -static
+endif
+
+HFLAGS	 = $(WARN) $(OPT) $(SAN)
+
+COMMON	 = buf taskfile patch claim proto shquote
+HELPER	 = rtq-claim tfio
+WORKER	 = rtq
+UNIT	 = test_taskfile test_claim test_shquote test_patch
+
+S_COMMON = $(COMMON:%=$(O)/static/common/%.o)
+S_HELPER = $(HELPER:%=$(O)/static/master-helper/%.o)
+S_WORKER = $(WORKER:%=$(O)/static/worker/%.o)
+H_COMMON = $(COMMON:%=$(O)/host/common/%.o)
+H_HELPER = $(filter-out %/rtq-claim.o,$(HELPER:%=$(O)/host/master-helper/%.o))
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+BIN	 = $(O)/bin/rtq-claim $(O)/bin/rtq
+MAN	 = man/rtq.1 man/rtq-claim.1 man/rtq-taskfile.5
+
+all: $(BIN)
+
+$(O)/static/%.o: %.c common/*.h master-helper/*.h
+	@mkdir -p $(@D)
+	$(SCC) $(SFLAGS) $(INC) -c -o $@ $<
+
+$(O)/host/%.o: %.c common/*.h master-helper/*.h
+	@mkdir -p $(@D)
+	$(CC) $(HFLAGS) $(INC) -c -o $@ $<
+
+$(O)/bin/rtq-claim: $(S_HELPER) $(S_COMMON)
+	@mkdir -p $(@D)
+	$(SCC) $(SLDFLAGS) -o $@ $^
+ifneq ($(SANITIZE),1)
+	strip $@
+endif
+
+$(O)/bin/rtq: $(S_WORKER) $(S_COMMON)
+	@mkdir -p $(@D)
+	$(SCC) $(SLDFLAGS) -o $@ $^
+ifneq ($(SANITIZE),1)
+	strip $@
+endif
+
+$(O)/tests/%: tests/unit/%.c $(H_COMMON) $(H_HELPER) tests/unit/*.h
+	@mkdir -p $(@D)
+	$(CC) $(HFLAGS) $(INC) $(CHECK_CFLAGS) -o $@ $< $(H_COMMON) \
+	    $(H_HELPER) $(CHECK_LIBS)
+
+deps:
+	@bash tests/deps.sh
+
+check: deps
+	$(MAKE) --no-print-directory all unit-bins
+	@bash tests/run.sh $(O) $(UNIT)
+
+unit-bins: $(UNIT:%=$(O)/tests/%)
+
+bench: all
+	@bash tests/bench.sh $(O)
+
+demo: all
+	@bash tests/demo.sh $(O)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/rtq.1 man/rtq-claim.1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/rtq-taskfile.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all check deps unit-bins bench demo install clean

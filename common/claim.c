@@ -1,0 +1,536 @@
+/*
+ * claim: finish, claim, register and reset over the task-file model.  The
+ * algorithm is described in claim.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "claim.h"
+
+#define GS_SEQ	1	/* an earlier #:name task is not ok yet */
+#define GS_PAR	2	/* an earlier #+name task is not ok yet */
+
+/* A small hash set of group names, pointing into the scanned lines. */
+struct gset {
+	struct gent {
+		const char	*name;
+		size_t		 len;
+		unsigned	 flags;
+	}		*e;
+	size_t		 n, cap;
+};
+
+static size_t
+gs_hash(const char *s, size_t len)
+{
+	size_t	 h = 2166136261u, i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static struct gent *
+gs_slot(struct gset *g, const char *name, size_t len)
+{
+	size_t	 i = gs_hash(name, len) & (g->cap - 1);
+
+	while (g->e[i].name != NULL && (g->e[i].len != len ||
+	    memcmp(g->e[i].name, name, len) != 0))
+		i = (i + 1) & (g->cap - 1);
+	return &g->e[i];
+}
+
+static unsigned
+gs_get(struct gset *g, const char *name, size_t len)
+{
+	struct gent	*e;
+
+	if (g->n == 0)
+		return 0;
+	e = gs_slot(g, name, len);
+	return e->name == NULL ? 0 : e->flags;
+}
+
+static int
+gs_set(struct gset *g, const char *name, size_t len, unsigned flags)
+{
+	struct gent	*e;
+
+	if (2 * (g->n + 1) > g->cap) {
+		struct gset	 ng;
+		size_t		 i;
+
+		ng.cap = g->cap ? 2 * g->cap : 16;
+		ng.n = 0;
+		if ((ng.e = calloc(ng.cap, sizeof(*ng.e))) == NULL)
+			return -1;
+		for (i = 0; i < g->cap; i++)
+			if (g->e[i].name != NULL) {
+				*gs_slot(&ng, g->e[i].name, g->e[i].len) =
+				    g->e[i];
+				ng.n++;
+			}
+		free(g->e);
+		*g = ng;
+	}
+	e = gs_slot(g, name, len);
+	if (e->name == NULL) {
+		e->name = name;
+		e->len = len;
+		e->flags = 0;
+		g->n++;
+	}
+	e->flags |= flags;
+	return 0;
+}
+
+/* Record a task that is not ok yet: it blocks later lines of its groups. */
+static int
+gs_add(struct gset *g, const struct tf_item *it)
+{
+	const char	*p = it->tags;
+	struct tf_tag	 t;
+	char		 err[8];
+
+	if (gs_set(g, "", 0, GS_PAR) == -1)
+		return -1;
+	if (p == NULL)
+		return 0;
+	while (tf_tag_next(&p, it->tags + it->tagslen, &t, err, sizeof(err))
+	    == 1)
+		if (t.kind == TF_TAG_SEQ || t.kind == TF_TAG_PAR)
+			if (gs_set(g, t.name, t.namelen, t.kind == TF_TAG_SEQ ?
+			    GS_SEQ : GS_PAR) == -1)
+				return -1;
+	return 0;
+}
+
+/* Whether an earlier task not yet ok holds this line back. */
+static int
+gs_blocked(struct gset *g, const struct tf_item *it)
+{
+	const char	*p = it->tags;
+	struct tf_tag	 t;
+	char		 err[8];
+
+	if (gs_get(g, "", 0) & GS_SEQ)
+		return 1;
+	if (p == NULL)
+		return 0;
+	while (tf_tag_next(&p, it->tags + it->tagslen, &t, err, sizeof(err))
+	    == 1) {
+		if (t.kind == TF_TAG_SEQ && gs_get(g, t.name, t.namelen))
+			return 1;
+		if (t.kind == TF_TAG_PAR &&
+		    (gs_get(g, t.name, t.namelen) & GS_SEQ))
+			return 1;
+	}
+	return 0;
+}
+
+void
+claim_stamp(const struct tm *tm, char out[TF_TIMELEN + 1])
+{
+	if (strftime(out, TF_TIMELEN + 1, "%m-%d %H:%M:%S", tm) == 0)
+		memcpy(out, "00-00 00:00:00", TF_TIMELEN + 1);
+}
+
+void
+claim_reply_free(struct claim_reply *r)
+{
+	buf_free(&r->init_text);
+	buf_free(&r->task_text);
+}
+
+static void
+line_get(const struct tf_file *f, size_t i, const struct buf *ovr,
+    size_t ovr_i, const char **s, size_t *len)
+{
+	if (ovr != NULL && i == ovr_i) {
+		*s = ovr->s;
+		*len = ovr->len;
+	} else {
+		*s = f->buf + f->off[i];
+		*len = tf_linelen(f, i);
+	}
+}
+
+/* Start of the last annotation of an annotated item. */
+static const char *
+ann_last(const struct tf_item *it)
+{
+	const char	*p = it->ann, *last = it->ann;
+	struct tf_ann	 a;
+
+	while (p < it->ann + it->annlen) {
+		last = p;
+		if (tf_ann_next(&p, it->ann + it->annlen, &a) != 1)
+			break;
+	}
+	return last;
+}
+
+static int
+status_is(const struct tf_item *it, int status)
+{
+	char	 want[32];
+
+	if (status == 0)
+		return tf_status_ok(it->status, it->statuslen);
+	if (status == CLAIM_LOST)
+		snprintf(want, sizeof(want), "lost");
+	else
+		snprintf(want, sizeof(want), "error%d", status);
+	return it->statuslen == strlen(want) &&
+	    memcmp(it->status, want, it->statuslen) == 0;
+}
+
+/* Append a line at the end of the file, after a line break if needed. */
+static int
+append_line(const struct tf_file *f, struct patch *p, const char *s,
+    size_t len)
+{
+	struct buf	 b = BUF_INIT;
+	int		 r;
+
+	if (f->size > 0 && f->buf[f->size - 1] != '\n')
+		buf_adds(&b, f->eol);
+	buf_add(&b, s, len);
+	r = buf_adds(&b, f->eol);
+	if (r == 0)
+		r = patch_replace(p, f->size, 0, b.s, b.len);
+	buf_free(&b);
+	return r;
+}
+
+/*
+ * Step 1: finish the reported item.  On success *ovr holds the new content
+ * of line *ovr_i (0-based) when it changed.
+ */
+static int
+finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
+    struct claim_reply *r, struct buf *ovr, size_t *ovr_i)
+{
+	struct tf_item	 it;
+	struct buf	 b = BUF_INIT;
+	size_t		 d, i, l0, len;
+	const char	*s;
+	char		 err[8];
+	int		 side;
+
+	r->fin = CLAIM_FIN_NONE;
+	if (q->fin_line == 0 || q->fin_init)
+		return 0;
+	l0 = q->fin_line - 1;
+	for (d = 0; d <= l0 || l0 + d < f->nline; d++) {
+		for (side = 0; side < 2; side++) {
+			if (d == 0 && side == 1)
+				continue;
+			if (side == 0 ? d > l0 : l0 + d >= f->nline)
+				continue;
+			i = side == 0 ? l0 - d : l0 + d;
+			s = f->buf + f->off[i];
+			len = tf_linelen(f, i);
+			if (tf_classify(s, len, i + 1, &it, err, sizeof(err))
+			    == -1 && it.ann == NULL)
+				continue;
+			if (it.ann == NULL || it.worker != q->worker ||
+			    it.textlen != q->fin_textlen ||
+			    memcmp(it.text, q->fin_text, it.textlen) != 0)
+				continue;
+			if (!it.open) {
+				if (it.text[-1] == '#' ? it.kind != TF_DONE :
+				    it.kind == TF_DONE)
+					continue;
+				if (q->fin_status == CLAIM_RELEASE ||
+				    !status_is(&it, q->fin_status))
+					continue;
+				r->fin = CLAIM_FIN_REPEAT;
+				r->fin_at = i + 1;
+				return 0;
+			}
+			if (it.text[-1] != '#')
+				continue;
+			/* found the running line of W */
+			if (q->fin_status == CLAIM_RELEASE) {
+				const char *last = ann_last(&it);
+
+				buf_add(&b, s + 1, (size_t)(last - s - 1));
+				if (last == it.ann)
+					b.len = tf_rstrip(b.s, b.len);
+			} else {
+				size_t skip = q->fin_status == 0 ? 0 : 1;
+
+				buf_add(&b, s + skip, tf_rstrip(s, len) - skip);
+				buf_printf(&b, " %s) #", q->now);
+				if (q->fin_status == 0)
+					buf_adds(&b, "ok");
+				else if (q->fin_status == CLAIM_LOST)
+					buf_adds(&b, "lost");
+				else
+					buf_printf(&b, "error%d",
+					    q->fin_status);
+			}
+			if (b.s == NULL && buf_grow(&b, 0) == -1)
+				return -1;
+			if (patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
+				buf_free(&b);
+				return -1;
+			}
+			*ovr = b;
+			*ovr_i = i;
+			r->fin = CLAIM_FIN_DONE;
+			r->fin_at = i + 1;
+			return 0;
+		}
+	}
+	if (q->fin_status == CLAIM_RELEASE)
+		return 0;
+	buf_printf(&b, "#?line:%zu# ", q->fin_line);
+	buf_add(&b, q->fin_text, q->fin_textlen);
+	buf_printf(&b, " # worker %ld # ... %s) #", q->worker, q->now);
+	if (q->fin_status == 0)
+		buf_adds(&b, "ok");
+	else if (q->fin_status == CLAIM_LOST)
+		buf_adds(&b, "lost");
+	else
+		buf_printf(&b, "error%d", q->fin_status);
+	if (b.s == NULL || append_line(f, p, b.s, b.len) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	buf_free(&b);
+	r->fin = CLAIM_FIN_ORPHAN;
+	return 0;
+}
+
+/* Reply with task line i (already claimed or claimed now). */
+static int
+give_task(const struct claim_req *q, struct claim_reply *r,
+    const struct tf_item *it, size_t i, size_t cur_init,
+    const struct tf_file *f, const struct buf *ovr, size_t ovr_i)
+{
+	const char	*s;
+	size_t		 len;
+	struct tf_item	 ii;
+	char		 err[8];
+
+	r->answer = CLAIM_WORK;
+	r->task_line = i + 1;
+	if (buf_add(&r->task_text, it->text, tf_rstrip(it->text, it->textlen))
+	    == -1)
+		return -1;
+	if (i + 1 >= q->pos) {
+		r->pos = i + 1;
+		return 0;
+	}
+	r->pos = q->pos;
+	if (cur_init == 0)
+		return 0;
+	line_get(f, cur_init - 1, ovr, ovr_i, &s, &len);
+	tf_classify(s, len, cur_init, &ii, err, sizeof(err));
+	r->init_line = cur_init;
+	return buf_add(&r->init_text, ii.text, ii.textlen);
+}
+
+int
+claim_next(const struct tf_file *f, const struct claim_req *q,
+    struct patch *p, struct claim_reply *r, char *err, size_t errlen)
+{
+	struct gset	 gs = { NULL, 0, 0 };
+	struct buf	 ovr = BUF_INIT, b = BUF_INIT;
+	struct tf_item	 it;
+	size_t		 i, len, ovr_i = (size_t)-1, cur_init = 0;
+	const char	*s;
+	int		 maybe = 0, rv = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->pos = q->pos;
+	if (finish(f, q, p, r, &ovr, &ovr_i) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->answer = CLAIM_WAIT;
+	if (q->no_claim) {
+		rv = 0;
+		goto out;
+	}
+	for (i = 0; i < f->nline; i++) {
+		line_get(f, i, ovr.s ? &ovr : NULL, ovr_i, &s, &len);
+		if (tf_classify(s, len, i + 1, &it, err, errlen) == -1) {
+			char m[512];
+
+			snprintf(m, sizeof(m), "%s", err);
+			snprintf(err, errlen, "line %zu: %s", i + 1, m);
+			goto out;
+		}
+		switch (it.kind) {
+		case TF_INIT:
+			if (!tf_affinity(&it, q->worker))
+				break;
+			if (i + 1 <= q->pos) {
+				if (!gs_blocked(&gs, &it))
+					cur_init = i + 1;
+				break;
+			}
+			if (!gs_blocked(&gs, &it)) {
+				r->answer = CLAIM_WORK;
+				r->pos = r->init_line = i + 1;
+				if (buf_add(&r->init_text, it.text, it.textlen)
+				    == -1)
+					goto nomem;
+			}
+			rv = 0;
+			goto out;
+		case TF_PENDING:
+		case TF_FAILED:
+			if (tf_affinity(&it, q->worker) &&
+			    !tf_tried_by(&it, q->worker)) {
+				if (!gs_blocked(&gs, &it)) {
+					buf_adds(&b, "#");
+					buf_add(&b, s, tf_rstrip(s, len));
+					buf_printf(&b, " # worker %ld # (%s ...",
+					    q->worker, q->now);
+					if (b.s == NULL || patch_replace(p,
+					    f->off[i], tf_linelen(f, i), b.s,
+					    b.len) == -1)
+						goto nomem;
+					/* the text as the claimed line has it */
+					it.text = b.s + 1;
+					it.textlen = tf_rstrip(s, it.ann ?
+					    (size_t)(it.ann - s) : len);
+					if (give_task(q, r, &it, i, cur_init,
+					    f, &ovr, ovr_i) == -1)
+						goto nomem;
+					rv = 0;
+					goto out;
+				}
+				maybe = 1;
+			}
+			if (gs_add(&gs, &it) == -1)
+				goto nomem;
+			break;
+		case TF_RUNNING:
+			if (it.worker == q->worker) {
+				if (give_task(q, r, &it, i, cur_init, f, &ovr,
+				    ovr_i) == -1)
+					goto nomem;
+				rv = 0;
+				goto out;
+			}
+			if (tf_affinity(&it, q->worker) &&
+			    !tf_tried_by(&it, q->worker))
+				maybe = 1;
+			if (gs_add(&gs, &it) == -1)
+				goto nomem;
+			break;
+		default:
+			break;
+		}
+	}
+	r->answer = maybe ? CLAIM_WAIT : CLAIM_NONE;
+	rv = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	rv = -1;
+out:
+	free(gs.e);
+	buf_free(&ovr);
+	buf_free(&b);
+	return rv;
+}
+
+long
+claim_register(const struct tf_file *f, long want, const char *name,
+    const char *now, struct patch *p, char *err, size_t errlen)
+{
+	struct tf_item	 it;
+	struct buf	 b = BUF_INIT;
+	long		 last = -1, id;
+	int		 have = 0, r;
+
+	if (strpbrk(name, "\r\n") != NULL) {
+		snprintf(err, errlen, "worker name holds a line break");
+		return -1;
+	}
+	if (want > TF_MAXID) {
+		snprintf(err, errlen, "worker id %ld is too large (at most "
+		    "%ld)", want, TF_MAXID);
+		return -1;
+	}
+	if (f->nline > 0 && tf_classify(f->buf, tf_linelen(f, 0), 1, &it,
+	    err, errlen) == 0 && it.kind == TF_HEADER) {
+		have = 1;
+		last = it.id;
+	}
+	if (want >= 0)
+		id = want;
+	else if (last >= TF_MAXID) {
+		snprintf(err, errlen, "no worker id left after %ld", last);
+		return -1;
+	} else
+		id = last + 1;
+	buf_printf(&b, "#LASTWORKER %ld", id > last ? id : last);
+	if (have)
+		r = patch_replace(p, 0, tf_linelen(f, 0), b.s, b.len);
+	else
+		r = buf_adds(&b, f->eol) == -1 ? -1 :
+		    patch_replace(p, 0, 0, b.s, b.len);
+	buf_reset(&b);
+	if (r == 0)
+		r = buf_printf(&b, "# worker %ld: %s (%s)", id, name, now);
+	if (r == 0)
+		r = append_line(f, p, b.s, b.len);
+	buf_free(&b);
+	if (r == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return id;
+}
+
+long
+claim_reset(const struct tf_file *f, size_t k, int failed_only,
+    struct patch *p, char *err, size_t errlen)
+{
+	struct tf_item	 it;
+	size_t		 i, len;
+	long		 n = 0;
+	const char	*s;
+	int		 drop;
+
+	for (i = k > 0 ? k - 1 : 0; i < f->nline; i++) {
+		s = f->buf + f->off[i];
+		len = tf_linelen(f, i);
+		if (tf_classify(s, len, i + 1, &it, err, errlen) == -1 &&
+		    it.ann == NULL)
+			continue;
+		drop = 0;
+		if (failed_only) {
+			if (it.kind != TF_FAILED)
+				continue;
+		} else if (it.kind == TF_HEADER || it.kind == TF_ORPHAN ||
+		    (it.kind == TF_REGISTRATION && k <= 1))
+			drop = 1;
+		else if (it.ann == NULL)
+			continue;
+		n++;
+		if (drop) {
+			if (patch_replace(p, f->off[i], f->off[i + 1] -
+			    f->off[i], "", 0) == -1)
+				goto nomem;
+			continue;
+		}
+		if (patch_replace(p, f->off[i], len, it.text,
+		    tf_rstrip(it.text, it.textlen)) == -1)
+			goto nomem;
+	}
+	return n;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}

@@ -1,0 +1,426 @@
+/*
+ * taskfile: split, classify and read the lines of a task file.  See
+ * taskfile.h for the line kinds and the annotation format.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "taskfile.h"
+
+#define ANN_MARK	" # worker "
+#define ANN_MARKLEN	(sizeof(ANN_MARK) - 1)
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static const char *
+mem_find(const char *s, size_t len, const char *pat, size_t patlen)
+{
+	const char	*p, *end = s + len;
+
+	if (patlen == 0 || len < patlen)
+		return NULL;
+	for (p = s; (size_t)(end - p) >= patlen; p++) {
+		if ((p = memchr(p, pat[0], (size_t)(end - p) - patlen + 1)) == NULL)
+			return NULL;
+		if (memcmp(p, pat, patlen) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+int
+tf_parse_id(const char *s, size_t len, long *id)
+{
+	long	 v = 0;
+	size_t	 i;
+
+	if (len == 0 || len > 9)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*id = v;
+	return 0;
+}
+
+int
+tf_split(struct tf_file *f, const char *buf, size_t size, char *err,
+    size_t errlen)
+{
+	const char	*p, *end = buf + size;
+	size_t		 n, cap;
+
+	memset(f, 0, sizeof(*f));
+	if (memchr(buf, '\0', size) != NULL) {
+		p = memchr(buf, '\0', size);
+		for (n = 1, end = buf; end < p; end++)
+			n += *end == '\n';
+		snprintf(err, errlen, "line %zu holds a NUL byte: this is not "
+		    "a text file", n);
+		return -1;
+	}
+	cap = 1024;
+	if ((f->off = malloc(cap * sizeof(*f->off))) == NULL)
+		goto nomem;
+	n = 0;
+	f->off[n++] = 0;
+	for (p = buf; p < end; ) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		p = nl == NULL ? end : nl + 1;
+		if (n == cap) {
+			size_t *o;
+
+			cap *= 2;
+			if ((o = realloc(f->off, cap * sizeof(*o))) == NULL)
+				goto nomem;
+			f->off = o;
+		}
+		f->off[n++] = (size_t)(p - buf);
+	}
+	f->buf = buf;
+	f->size = size;
+	f->nline = n - 1;
+	f->eol = "\n";
+	if (f->nline > 0) {
+		size_t l0 = tf_linelen(f, 0);
+
+		if (f->off[1] - f->off[0] == l0 + 2)
+			f->eol = "\r\n";
+	}
+	return 0;
+nomem:
+	free(f->off);
+	f->off = NULL;
+	snprintf(err, errlen, "out of memory splitting %zu bytes", size);
+	return -1;
+}
+
+void
+tf_free(struct tf_file *f)
+{
+	free(f->off);
+	f->off = NULL;
+	f->nline = 0;
+}
+
+size_t
+tf_linelen(const struct tf_file *f, size_t i)
+{
+	size_t	 a = f->off[i], b = f->off[i + 1];
+
+	if (b > a && f->buf[b - 1] == '\n') {
+		b--;
+		if (b > a && f->buf[b - 1] == '\r')
+			b--;
+	}
+	return b - a;
+}
+
+size_t
+tf_rstrip(const char *s, size_t len)
+{
+	while (len > 0 && is_space(s[len - 1]))
+		len--;
+	return len;
+}
+
+const char *
+tf_comment(const char *s, size_t len)
+{
+	size_t	 i = 0;
+	int	 wordstart = 1;
+
+	while (i < len) {
+		char c = s[i];
+
+		if (c == '\\') {
+			i += 2;
+		} else if (c == '\'') {
+			const char *q = memchr(s + i + 1, '\'', len - i - 1);
+
+			if (q == NULL)
+				return NULL;
+			i = (size_t)(q - s) + 1;
+		} else if (c == '"' || (c == '$' && i + 1 < len &&
+		    s[i + 1] == '\'')) {
+			char close = c == '"' ? '"' : '\'';
+
+			i += c == '"' ? 1 : 2;
+			while (i < len && s[i] != close)
+				i += s[i] == '\\' ? 2 : 1;
+			if (i >= len)
+				return NULL;
+			i++;
+		} else if (c == '#' && wordstart) {
+			return s + i;
+		} else {
+			wordstart = is_space(c) || c == '\n' || c == ';' ||
+			    c == '&' || c == '|' || c == '(' || c == ')' ||
+			    c == '<' || c == '>';
+			i++;
+			continue;
+		}
+		wordstart = 0;
+	}
+	return NULL;
+}
+
+int
+tf_tag_next(const char **pp, const char *end, struct tf_tag *t, char *err,
+    size_t errlen)
+{
+	const char	*p = *pp, *q;
+
+	while (p < end) {
+		if ((p = memchr(p, '#', (size_t)(end - p))) == NULL ||
+		    p + 1 >= end)
+			break;
+		for (q = p + 1; q < end && *q != '#' && !is_space(*q); q++)
+			;
+		*pp = q;
+		switch (p[1]) {
+		case '!':
+			t->kind = TF_TAG_INIT;
+			return 1;
+		case '@':
+			t->kind = TF_TAG_WORKER;
+			if (tf_parse_id(p + 2, (size_t)(q - p - 2), &t->id)
+			    == -1) {
+				snprintf(err, errlen, "malformed worker tag "
+				    "\"%.*s\": expected #@ and a worker id "
+				    "(0 to %ld)", (int)(q - p < 40 ? q - p :
+				    40), p, TF_MAXID);
+				return -1;
+			}
+			return 1;
+		case ':':
+		case '+':
+			t->kind = p[1] == ':' ? TF_TAG_SEQ : TF_TAG_PAR;
+			t->name = p + 2;
+			t->namelen = (size_t)(q - p - 2);
+			return 1;
+		default:
+			p++;
+			break;
+		}
+	}
+	*pp = end;
+	return 0;
+}
+
+/* First well-formed " # worker W # (" in s, or NULL. */
+static const char *
+ann_find(const char *s, size_t len)
+{
+	const char	*p = s, *end = s + len, *q;
+
+	while ((p = mem_find(p, (size_t)(end - p), ANN_MARK, ANN_MARKLEN))
+	    != NULL) {
+		for (q = p + ANN_MARKLEN; q < end && is_digit(*q); q++)
+			;
+		if (q > p + ANN_MARKLEN && end - q >= 4 &&
+		    memcmp(q, " # (", 4) == 0)
+			return p;
+		p += ANN_MARKLEN;
+	}
+	return NULL;
+}
+
+int
+tf_ann_next(const char **pp, const char *end, struct tf_ann *a)
+{
+	const char	*p = *pp, *q, *next, *seg, *st;
+
+	if (p == NULL || p >= end || (p = ann_find(p, (size_t)(end - p)))
+	    == NULL)
+		return 0;
+	q = p + ANN_MARKLEN;
+	a->worker = 0;
+	while (is_digit(*q) && a->worker <= TF_MAXID)
+		a->worker = a->worker * 10 + (*q++ - '0');
+	q += 4;					/* " # (" */
+	next = ann_find(q, (size_t)(end - q));
+	if (next == NULL)
+		next = end;
+	*pp = next;
+	/* after the start time: " ..." then nothing (open) or " END) #ST" */
+	seg = mem_find(q, (size_t)(next - q), " ...", 4);
+	seg = seg == NULL ? q : seg + 4;
+	a->status = NULL;
+	a->statuslen = 0;
+	if (tf_rstrip(seg, (size_t)(next - seg)) == 0) {
+		a->open = 1;
+		return 1;
+	}
+	a->open = 0;
+	st = NULL;
+	for (q = seg; (q = mem_find(q, (size_t)(next - q), ") #", 3)) != NULL;
+	    q += 3)
+		st = q + 3;
+	if (st != NULL) {
+		a->status = st;
+		a->statuslen = tf_rstrip(st, (size_t)(next - st));
+	} else
+		a->status = seg;
+	return 1;
+}
+
+int
+tf_status_ok(const char *status, size_t len)
+{
+	return status != NULL && len == 2 && memcmp(status, "ok", 2) == 0;
+}
+
+/* Validate tags; set *init when #! is among them. */
+static int
+tags_check(const struct tf_item *it, int *init, char *err, size_t errlen)
+{
+	const char	*p = it->tags, *end = it->tags + it->tagslen;
+	struct tf_tag	 t;
+	int		 r;
+
+	*init = 0;
+	if (p == NULL)
+		return 0;
+	while ((r = tf_tag_next(&p, end, &t, err, errlen)) == 1)
+		if (t.kind == TF_TAG_INIT)
+			*init = 1;
+	return r;
+}
+
+int
+tf_classify(const char *s, size_t len, size_t lineno, struct tf_item *it,
+    char *err, size_t errlen)
+{
+	const char	*p, *end = s + len;
+	struct tf_ann	 a;
+	size_t		 i;
+	int		 init, commented = 0;
+
+	memset(it, 0, sizeof(*it));
+	it->worker = -1;
+	it->id = -1;
+	it->text = s;
+	it->textlen = len;
+	for (i = 0; i < len && (is_space(s[i])); i++)
+		;
+	if (i == len) {
+		it->kind = TF_BLANK;
+		return 0;
+	}
+	it->kind = TF_COMMENT;
+	if (s[i] == '#' && i > 0)
+		return 0;
+	if (s[0] == '#') {
+		if (lineno == 1 && len > 12 && memcmp(s, "#LASTWORKER ", 12)
+		    == 0) {
+			p = s + 12;
+			if (*p == '-' && len == 14 && p[1] == '1') {
+				it->kind = TF_HEADER;
+			} else if (tf_parse_id(p, (size_t)(end - p), &it->id)
+			    == 0)
+				it->kind = TF_HEADER;
+			return 0;
+		}
+		if (len > 9 && memcmp(s, "# worker ", 9) == 0) {
+			for (p = s + 9; p < end && is_digit(*p); p++)
+				;
+			if (p < end && *p == ':' &&
+			    tf_parse_id(s + 9, (size_t)(p - s - 9), &it->id) == 0)
+				it->kind = TF_REGISTRATION;
+			return 0;
+		}
+		if (len > 7 && memcmp(s, "#?line:", 7) == 0) {
+			it->kind = TF_ORPHAN;
+			return 0;
+		}
+		s++;
+		len--;
+		commented = 1;
+	}
+	it->text = s;
+	it->textlen = len;
+	if ((it->ann = ann_find(s, len)) != NULL) {
+		it->textlen = (size_t)(it->ann - s);
+		it->annlen = (size_t)(end - it->ann);
+		p = it->ann;
+		while (tf_ann_next(&p, end, &a) == 1) {
+			it->worker = a.worker;
+			it->open = a.open;
+			it->status = a.status;
+			it->statuslen = a.statuslen;
+		}
+	}
+	if ((it->tags = tf_comment(it->text, it->textlen)) != NULL)
+		it->tagslen = (size_t)(it->text + it->textlen - it->tags);
+	if (commented) {
+		/* a commented line: a claimed task, or a comment */
+		if (it->ann == NULL)
+			return 0;
+		if (it->open)
+			it->kind = TF_RUNNING;
+		else if (tf_status_ok(it->status, it->statuslen))
+			it->kind = TF_DONE;
+		if (it->kind != TF_RUNNING)
+			return 0;
+		return tags_check(it, &init, err, errlen);
+	}
+	if (tags_check(it, &init, err, errlen) == -1)
+		return -1;
+	if (init)
+		it->kind = TF_INIT;
+	else if (it->ann != NULL && !it->open &&
+	    !tf_status_ok(it->status, it->statuslen))
+		it->kind = TF_FAILED;
+	else
+		it->kind = TF_PENDING;
+	return 0;
+}
+
+int
+tf_affinity(const struct tf_item *it, long w)
+{
+	const char	*p = it->tags;
+	struct tf_tag	 t;
+	char		 err[8];
+	int		 any = 0;
+
+	if (p == NULL)
+		return 1;
+	while (tf_tag_next(&p, it->tags + it->tagslen, &t, err, sizeof(err))
+	    == 1) {
+		if (t.kind != TF_TAG_WORKER)
+			continue;
+		if (t.id == w)
+			return 1;
+		any = 1;
+	}
+	return !any;
+}
+
+int
+tf_tried_by(const struct tf_item *it, long w)
+{
+	const char	*p = it->ann;
+	struct tf_ann	 a;
+
+	while (tf_ann_next(&p, it->ann + it->annlen, &a) == 1)
+		if (a.worker == w && !a.open &&
+		    !tf_status_ok(a.status, a.statuslen))
+			return 1;
+	return 0;
+}

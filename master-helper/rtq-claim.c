@@ -1,0 +1,359 @@
+/*
+ * rtq-claim: the master side of rtq.  Locks a task file, rewrites it, and
+ * prints the reply; never runs a task.  See rtq-claim(1).
+ *
+ *	rtq-claim register FILE [ID|-] [NAME]
+ *	rtq-claim next FILE WORKER POS [init|task LINE STATUS TEXT]
+ *	rtq-claim finish FILE WORKER init|task LINE STATUS TEXT
+ *	rtq-claim reset FILE [K] [--failed]
+ *	rtq-claim lock FILE
+ *	rtq-claim status FILE
+ *	rtq-claim version
+ *
+ * Every subcommand takes the lock, reads the file, computes a patch with the
+ * pure functions of common/claim.c, and commits it with tfio; when the file
+ * changed under it (an unlocked append), it re-reads and recomputes.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "claim.h"
+#include "proto.h"
+#include "taskfile.h"
+#include "tfio.h"
+#include "version.h"
+
+#define REDO_MAX	1000
+#define EX_USAGE	2
+
+static const char usage_text[] =
+    "usage: rtq-claim register FILE [ID|-] [NAME]\n"
+    "       rtq-claim next FILE WORKER POS [init|task LINE STATUS TEXT]\n"
+    "       rtq-claim finish FILE WORKER init|task LINE STATUS TEXT\n"
+    "       rtq-claim reset FILE [K] [--failed]\n"
+    "       rtq-claim lock FILE\n"
+    "       rtq-claim status FILE\n"
+    "       rtq-claim version\n";
+
+static int
+fail(int code, const char *msg)
+{
+	fprintf(stderr, "rtq-claim: %s\n", msg);
+	printf(PROTO_MAGIC " error %d %s\n", code, msg);
+	return code;
+}
+
+static int
+usage(const char *msg)
+{
+	if (msg != NULL)
+		fprintf(stderr, "rtq-claim: %s\n", msg);
+	fputs(usage_text, stderr);
+	printf(PROTO_MAGIC " error %d %s\n", EX_USAGE, msg ? msg : "usage");
+	return EX_USAGE;
+}
+
+static void
+now_stamp(char out[TF_TIMELEN + 1])
+{
+	time_t		 t = time(NULL);
+	struct tm	 tm;
+
+	localtime_r(&t, &tm);
+	claim_stamp(&tm, out);
+}
+
+static int
+parse_num(const char *s, long *v)
+{
+	size_t	 len = strlen(s);
+
+	return tf_parse_id(s, len, v);
+}
+
+/* What one subcommand does to the file: fill the patch, remember a reply. */
+struct job {
+	const char		*cmd;
+	/* register */
+	long			 want;
+	const char		*name;
+	long			 id;
+	/* next, finish */
+	struct claim_req	 req;
+	struct claim_reply	 rep;
+	/* reset */
+	size_t			 k;
+	int			 failed_only;
+	long			 changed;
+};
+
+static int
+job_run(struct job *j, const struct tf_file *f, struct patch *p, char *err,
+    size_t errlen)
+{
+	if (strcmp(j->cmd, "register") == 0) {
+		j->id = claim_register(f, j->want, j->name, j->req.now, p, err,
+		    errlen);
+		return j->id == -1 ? TFIO_EDATA : 0;
+	}
+	if (strcmp(j->cmd, "reset") == 0) {
+		j->changed = claim_reset(f, j->k, j->failed_only, p, err,
+		    errlen);
+		return j->changed == -1 ? TFIO_EDATA : 0;
+	}
+	claim_reply_free(&j->rep);
+	return claim_next(f, &j->req, p, &j->rep, err, errlen) == -1 ?
+	    TFIO_EDATA : 0;
+}
+
+static void
+job_reply(const struct job *j)
+{
+	static const char *fins[] = { "none", "done", "repeat", "orphan" };
+	static const char *answers[] = { "work", "wait", "none" };
+	const struct claim_reply *r = &j->rep;
+
+	if (strcmp(j->cmd, "register") == 0) {
+		printf(PROTO_MAGIC " id %ld\n", j->id);
+		return;
+	}
+	if (strcmp(j->cmd, "reset") == 0 || strcmp(j->cmd, "finish") == 0) {
+		printf(PROTO_MAGIC " ok\n");
+		return;
+	}
+	printf(PROTO_MAGIC " %s %zu %s %d\n", answers[r->answer], r->pos,
+	    fins[r->fin], (r->init_line > 0) + (r->task_line > 0));
+	if (r->init_line > 0)
+		printf("init %zu %.*s\n", r->init_line, (int)r->init_text.len,
+		    r->init_text.s);
+	if (r->task_line > 0)
+		printf("task %zu %.*s\n", r->task_line, (int)r->task_text.len,
+		    r->task_text.s);
+}
+
+/* Lock, read, compute, commit (again while the file changes), reply. */
+static int
+transact(const char *path, struct job *j)
+{
+	struct tfio	 t;
+	struct tf_file	 f;
+	struct patch	 p = PATCH_INIT;
+	char		 err[1024], msg[1200];
+	int		 r, tries;
+
+	if ((r = tfio_open(&t, path, err, sizeof(err))) != 0)
+		goto out;
+	for (tries = 0; ; tries++) {
+		if (tf_split(&f, t.data.s, t.data.len, err, sizeof(err))
+		    == -1) {
+			r = TFIO_EDATA;
+			goto out;
+		}
+		patch_reset(&p);
+		r = job_run(j, &f, &p, err, sizeof(err));
+		tf_free(&f);
+		if (r != 0)
+			goto out;
+		if ((r = tfio_commit(&t, &p, err, sizeof(err))) != -1)
+			break;
+		if (tries == REDO_MAX) {
+			snprintf(err, sizeof(err), "%s: the file kept "
+			    "changing while being rewritten; nothing done",
+			    t.path);
+			r = TFIO_EIO;
+			break;
+		}
+		if ((r = tfio_reread(&t, err, sizeof(err))) != 0)
+			goto out;
+	}
+out:
+	if (r == 0)
+		job_reply(j);
+	else if (r == TFIO_EDATA && t.path != NULL) {
+		snprintf(msg, sizeof(msg), "%s: %s", t.path, err);
+		fail(r, msg);
+	} else
+		fail(r, err);
+	patch_free(&p);
+	tfio_close(&t);
+	return r;
+}
+
+static int
+parse_item(struct claim_req *q, char **av)
+{
+	long	 line;
+
+	if (strcmp(av[0], "init") == 0)
+		q->fin_init = 1;
+	else if (strcmp(av[0], "task") != 0)
+		return -1;
+	if (parse_num(av[1], &line) == -1 || line == 0 ||
+	    proto_status(av[2], &q->fin_status) == -1)
+		return -1;
+	q->fin_line = (size_t)line;
+	if (strpbrk(av[3], "\r\n") != NULL)
+		return -1;
+	q->fin_text = av[3];
+	q->fin_textlen = strlen(av[3]);
+	return 0;
+}
+
+static int
+cmd_lock(const char *path)
+{
+	struct tfio	 t;
+	char		 err[1024], c;
+	ssize_t		 n;
+	int		 r;
+
+	if ((r = tfio_open(&t, path, err, sizeof(err))) != 0) {
+		tfio_close(&t);
+		return fail(r, err);
+	}
+	printf(PROTO_MAGIC " locked\n");
+	fflush(stdout);
+	/* hold it until our caller goes away: EOF (or an error) on stdin */
+	while ((n = read(STDIN_FILENO, &c, 1)) != 0)
+		if (n == -1 && errno != EINTR)
+			break;
+	tfio_close(&t);
+	return 0;
+}
+
+static int
+cmd_status(const char *path)
+{
+	static const char *names[] = { "blank", "comment", "header",
+	    "registration", "orphan", "init", "pending", "running", "done",
+	    "failed" };
+	struct tfio	 t;
+	struct tf_file	 f;
+	struct tf_item	 it;
+	size_t		 i, count[10] = { 0 };
+	char		 err[1024];
+	int		 r;
+
+	if ((r = tfio_open(&t, path, err, sizeof(err))) != 0) {
+		tfio_close(&t);
+		return fail(r, err);
+	}
+	if (tf_split(&f, t.data.s, t.data.len, err, sizeof(err)) == -1) {
+		tfio_close(&t);
+		return fail(TFIO_EDATA, err);
+	}
+	printf(PROTO_MAGIC " ok\n");
+	for (i = 0; i < f.nline; i++) {
+		const char *s = f.buf + f.off[i];
+		size_t len = tf_linelen(&f, i);
+
+		if (tf_classify(s, len, i + 1, &it, err, sizeof(err)) == -1) {
+			printf("malformed %zu %s\n", i + 1, err);
+			continue;
+		}
+		count[it.kind]++;
+		if (it.kind == TF_RUNNING || it.kind == TF_FAILED ||
+		    it.kind == TF_REGISTRATION)
+			printf("%s %zu %.*s\n", names[it.kind], i + 1,
+			    (int)len, s);
+	}
+	for (i = TF_INIT; i <= TF_FAILED; i++)
+		printf("count %s %zu\n", names[i], count[i]);
+	tf_free(&f);
+	tfio_close(&t);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct job	 j;
+	char		 now[TF_TIMELEN + 1];
+	const char	*cmd, *path;
+	long		 v;
+	int		 i;
+
+	signal(SIGXFSZ, SIG_IGN);	/* a file size limit: EFBIG, not death */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		return usage(NULL);
+	cmd = argv[1];
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf(PROTO_MAGIC " ok rtq-claim %s protocol %d\n",
+		    RTQ_VERSION, PROTO_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (argc < 3)
+		return usage("missing TASKFILE");
+	path = argv[2];
+	argc -= 3;
+	argv += 3;
+	memset(&j, 0, sizeof(j));
+	j.cmd = cmd;
+	now_stamp(now);
+	j.req.now = now;
+	j.want = -1;
+	if (strcmp(cmd, "lock") == 0)
+		return argc == 0 ? cmd_lock(path) : usage("lock: extra words");
+	if (strcmp(cmd, "status") == 0)
+		return argc == 0 ? cmd_status(path) :
+		    usage("status: extra words");
+	if (strcmp(cmd, "register") == 0) {
+		if (argc > 2)
+			return usage("register: too many words");
+		if (argc >= 1 && strcmp(argv[0], "-") != 0 &&
+		    parse_num(argv[0], &j.want) == -1)
+			return usage("register: ID must be a number from 0 "
+			    "to 999999999");
+		j.name = argc == 2 ? argv[1] : "";
+		if (strpbrk(j.name, "\r\n") != NULL)
+			return usage("register: NAME holds a line break");
+	} else if (strcmp(cmd, "next") == 0 || strcmp(cmd, "finish") == 0) {
+		int fin = strcmp(cmd, "finish") == 0;
+
+		if (argc < (fin ? 5 : 2) || (!fin && argc != 2 && argc != 6) ||
+		    (fin && argc != 5))
+			return usage(fin ? "finish: expected WORKER init|task "
+			    "LINE STATUS TEXT" : "next: expected WORKER POS "
+			    "[init|task LINE STATUS TEXT]");
+		if (parse_num(argv[0], &j.req.worker) == -1)
+			return usage("WORKER must be a number from 0 to "
+			    "999999999");
+		if (fin) {
+			j.req.no_claim = 1;
+			i = 1;
+		} else {
+			if (parse_num(argv[1], &v) == -1)
+				return usage("POS must be a line number");
+			j.req.pos = (size_t)v;
+			i = 2;
+		}
+		if (argc > i && parse_item(&j.req, argv + i) == -1)
+			return usage("the reported item must be init|task, "
+			    "a line number, a status (0-255, release, lost) "
+			    "and one line of text");
+	} else if (strcmp(cmd, "reset") == 0) {
+		for (i = 0; i < argc; i++) {
+			if (strcmp(argv[i], "--failed") == 0)
+				j.failed_only = 1;
+			else if (parse_num(argv[i], &v) == 0)
+				j.k = (size_t)v;
+			else
+				return usage("reset: K must be a line number");
+		}
+	} else
+		return usage("unknown subcommand");
+	i = transact(path, &j);
+	claim_reply_free(&j.rep);
+	return i;
+}

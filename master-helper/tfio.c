@@ -1,0 +1,389 @@
+/*
+ * tfio: locking, reading and atomically rewriting a task file.  The design
+ * is described in tfio.h.
+ */
+#define _DEFAULT_SOURCE
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tfio.h"
+
+#define CARRY_ROUNDS	3
+
+char *
+tfio_expand(const char *path, char *err, size_t errlen)
+{
+	struct buf	 b = BUF_INIT;
+	const char	*home = NULL, *rest = path;
+	struct passwd	*pw;
+
+	if (*path == '\0') {
+		snprintf(err, errlen, "empty task file name");
+		return NULL;
+	}
+	if (path[0] == '~') {
+		const char *slash = strchr(path, '/');
+		size_t n = slash ? (size_t)(slash - path) : strlen(path);
+
+		rest = path + n;
+		if (*rest == '/')
+			rest++;
+		if (n == 1) {
+			if ((home = getenv("HOME")) == NULL || *home == '\0')
+				home = (pw = getpwuid(getuid())) ? pw->pw_dir :
+				    NULL;
+		} else {
+			char user[256];
+
+			if (n - 1 >= sizeof(user)) {
+				snprintf(err, errlen, "%s: user name too long",
+				    path);
+				return NULL;
+			}
+			memcpy(user, path + 1, n - 1);
+			user[n - 1] = '\0';
+			if ((pw = getpwnam(user)) == NULL) {
+				snprintf(err, errlen, "%s: no user \"%s\"",
+				    path, user);
+				return NULL;
+			}
+			home = pw->pw_dir;
+		}
+		if (home == NULL) {
+			snprintf(err, errlen, "%s: cannot find the home "
+			    "directory", path);
+			return NULL;
+		}
+	} else if (path[0] != '/') {
+		if ((home = getenv("HOME")) == NULL || *home == '\0')
+			home = (pw = getpwuid(getuid())) ? pw->pw_dir : ".";
+	}
+	if (home != NULL) {
+		buf_adds(&b, home);
+		if (*rest != '\0' && b.len > 0 && b.s[b.len - 1] != '/')
+			buf_addc(&b, '/');
+	}
+	if (buf_adds(&b, rest) == -1) {
+		buf_free(&b);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return b.s;
+}
+
+static int
+read_all(struct tfio *t, char *err, size_t errlen)
+{
+	ssize_t	 n;
+
+	if ((t->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
+		return TFIO_EFILE;
+	}
+	if (fstat(t->fd, &t->st) == -1) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
+		return TFIO_EFILE;
+	}
+	if (!S_ISREG(t->st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", t->path);
+		return TFIO_EFILE;
+	}
+	buf_reset(&t->data);
+	if (buf_grow(&t->data, (size_t)t->st.st_size + 1) == -1) {
+		snprintf(err, errlen, "%s: out of memory reading %lld bytes",
+		    t->path, (long long)t->st.st_size);
+		return TFIO_EFILE;
+	}
+	for (;;) {
+		if (buf_grow(&t->data, 65536) == -1) {
+			snprintf(err, errlen, "%s: out of memory", t->path);
+			return TFIO_EFILE;
+		}
+		n = read(t->fd, t->data.s + t->data.len,
+		    t->data.cap - t->data.len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "%s: %s", t->path,
+			    strerror(errno));
+			return TFIO_EFILE;
+		}
+		if (n == 0)
+			break;
+		t->data.len += (size_t)n;
+	}
+	t->data.s[t->data.len] = '\0';
+	return 0;
+}
+
+int
+tfio_open(struct tfio *t, const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+	const char	*e;
+
+	memset(t, 0, sizeof(*t));
+	t->lockfd = t->fd = -1;
+	t->nosync = (e = getenv("RTQ_NOSYNC")) != NULL && strcmp(e, "1") == 0;
+	if ((t->path = tfio_expand(path, err, errlen)) == NULL)
+		return TFIO_EFILE;
+	if (stat(t->path, &st) == -1) {
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s: no such task file (create "
+			    "it first, one command per line)", t->path);
+		else
+			snprintf(err, errlen, "%s: %s", t->path,
+			    strerror(errno));
+		return TFIO_EFILE;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a task file",
+		    t->path);
+		return TFIO_EFILE;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", t->path);
+		return TFIO_EFILE;
+	}
+	if (access(t->path, R_OK) == -1) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
+		return TFIO_EFILE;
+	}
+	if ((t->lockpath = malloc(strlen(t->path) + 6)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EFILE;
+	}
+	strcpy(t->lockpath, t->path);
+	strcat(t->lockpath, ".lock");
+	if ((t->lockfd = open(t->lockpath, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY, 0666)) == -1 && (t->lockfd = open(t->lockpath,
+	    O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "%s: cannot open the lock file: %s",
+		    t->lockpath, strerror(errno));
+		return TFIO_EIO;
+	}
+	while (flock(t->lockfd, LOCK_EX) == -1) {
+		if (errno == EINTR)
+			continue;
+		snprintf(err, errlen, "%s: cannot lock: %s", t->lockpath,
+		    strerror(errno));
+		return TFIO_EIO;
+	}
+	return read_all(t, err, errlen);
+}
+
+int
+tfio_reread(struct tfio *t, char *err, size_t errlen)
+{
+	if (t->fd != -1)
+		close(t->fd);
+	t->fd = -1;
+	return read_all(t, err, errlen);
+}
+
+static int
+write_patch(int fd, const struct patch *p, const char *buf, size_t size)
+{
+	struct iovec	 iov[64];
+	size_t		 at = 0, i = 0, n;
+	ssize_t		 w;
+	int		 niov;
+
+	while (at < size || i < p->n) {
+		niov = 0;
+		while (niov < 62 && (at < size || i < p->n)) {
+			size_t upto = i < p->n ? p->sp[i].off : size;
+
+			if (upto > at) {
+				iov[niov].iov_base = (char *)buf + at;
+				iov[niov++].iov_len = upto - at;
+			}
+			if (i < p->n) {
+				if (p->sp[i].dlen > 0) {
+					iov[niov].iov_base = p->data.s +
+					    p->sp[i].doff;
+					iov[niov++].iov_len = p->sp[i].dlen;
+				}
+				at = p->sp[i].off + p->sp[i].len;
+				i++;
+			} else
+				at = size;
+		}
+		/* write these iovecs fully */
+		n = 0;
+		while (n < (size_t)niov) {
+			w = writev(fd, iov + n, niov - (int)n);
+			if (w == -1 && errno == EINTR)
+				continue;
+			if (w == -1)
+				return -1;
+			while (n < (size_t)niov && (size_t)w >= iov[n].iov_len)
+				w -= (ssize_t)iov[n++].iov_len;
+			if (n < (size_t)niov) {
+				iov[n].iov_base = (char *)iov[n].iov_base + w;
+				iov[n].iov_len -= (size_t)w;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+sync_dir(const char *dir)
+{
+	int	 fd, r;
+
+	if ((fd = open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* Copy bytes appended to the old file after it was read to the new one. */
+static int
+carry_appends(struct tfio *t, const char *real, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		 chunk[65536];
+	off_t		 from = (off_t)t->data.len;
+	ssize_t		 n;
+	int		 round, out = -1, r = 0;
+
+	for (round = 0; round < CARRY_ROUNDS; round++) {
+		if (fstat(t->fd, &st) == -1 || st.st_size <= from)
+			break;
+		if (out == -1 && (out = open(real, O_WRONLY | O_APPEND |
+		    O_CLOEXEC)) == -1)
+			goto fail;
+		while (from < st.st_size) {
+			n = pread(t->fd, chunk, sizeof(chunk), from);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (write(out, chunk, (size_t)n) != n)
+				goto fail;
+			from += n;
+		}
+	}
+	if (out != -1 && !t->nosync && fsync(out) == -1)
+		goto fail;
+	if (out != -1)
+		close(out);
+	return r;
+fail:
+	snprintf(err, errlen, "%s: copying lines appended during the "
+	    "rewrite: %s (they are still in the old file's inode)", real,
+	    strerror(errno));
+	if (out != -1)
+		close(out);
+	return TFIO_EIO;
+}
+
+int
+tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*real = NULL, *dircopy = NULL, *basecopy = NULL;
+	char		*tmp = NULL, *dir, *base;
+	int		 fd = -1, r = TFIO_EIO, saved;
+
+	if (p->n == 0)
+		return 0;
+	if ((real = realpath(t->path, NULL)) == NULL) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
+		return TFIO_EFILE;
+	}
+	if ((dircopy = strdup(real)) == NULL ||
+	    (basecopy = strdup(real)) == NULL)
+		goto nomem;
+	dir = dirname(dircopy);
+	base = basename(basecopy);
+	if ((tmp = malloc(strlen(dir) + strlen(base) + 16)) == NULL)
+		goto nomem;
+	sprintf(tmp, "%s/.%s.rtq-XXXXXX", dir, base);
+	if ((fd = mkstemp(tmp)) == -1) {
+		snprintf(err, errlen, "%s: cannot create a temporary file "
+		    "there: %s; the task file is unchanged", dir,
+		    strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (fchmod(fd, t->st.st_mode & 07777) == -1)
+		goto werr;
+	if (t->st.st_uid != geteuid() || t->st.st_gid != getegid())
+		(void)fchown(fd, t->st.st_uid, t->st.st_gid);
+	if (write_patch(fd, p, t->data.s, t->data.len) == -1)
+		goto werr;
+	if (!t->nosync && fsync(fd) == -1)
+		goto werr;
+	saved = close(fd);
+	fd = -1;
+	if (saved == -1)
+		goto werr;
+	/* changed since read (an append, an editor's save)? redo */
+	if (stat(t->path, &st) == -1 || st.st_ino != t->st.st_ino ||
+	    st.st_dev != t->st.st_dev || st.st_size != t->st.st_size ||
+	    st.st_mtim.tv_sec != t->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != t->st.st_mtim.tv_nsec ||
+	    (off_t)t->data.len != t->st.st_size) {
+		unlink(tmp);
+		r = -1;
+		goto out;
+	}
+	if (rename(tmp, real) == -1)
+		goto werr;
+	free(tmp);
+	tmp = NULL;
+	if (!t->nosync && sync_dir(dir) == -1) {
+		snprintf(err, errlen, "%s: fsync of the directory: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	r = carry_appends(t, real, err, errlen);
+	goto out;
+werr:
+	snprintf(err, errlen, "%s: writing the new version failed: %s; the "
+	    "task file is unchanged", t->path, strerror(errno));
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(real);
+	free(dircopy);
+	free(basecopy);
+	return r;
+}
+
+void
+tfio_close(struct tfio *t)
+{
+	if (t->fd != -1)
+		close(t->fd);
+	if (t->lockfd != -1)
+		close(t->lockfd);
+	free(t->path);
+	free(t->lockpath);
+	buf_free(&t->data);
+	t->fd = t->lockfd = -1;
+	t->path = t->lockpath = NULL;
+}
