@@ -42,7 +42,7 @@ HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
 COMMON	 = buf taskfile patch claim proto shquote
 HELPER	 = rtq-claim tfio
-WORKER	 = rtq
+WORKER	 = rtq shell transport
 UNIT	 = test_taskfile test_claim test_shquote test_patch
 
 S_COMMON = $(COMMON:%=$(O)/static/common/%.o)
@@ -59,11 +59,11 @@ MAN	 = man/rtq.1 man/rtq-claim.1 man/rtq-taskfile.5
 
 all: $(BIN)
 
-$(O)/static/%.o: %.c common/*.h master-helper/*.h
+$(O)/static/%.o: %.c common/*.h master-helper/*.h worker/*.h
 	@mkdir -p $(@D)
 	$(SCC) $(SFLAGS) $(INC) -c -o $@ $<
 
-$(O)/host/%.o: %.c common/*.h master-helper/*.h
+$(O)/host/%.o: %.c common/*.h master-helper/*.h worker/*.h
 	@mkdir -p $(@D)
 	$(CC) $(HFLAGS) $(INC) -c -o $@ $<
 

@@ -1,0 +1,834 @@
+/*
+ * rtq: the worker.  Registers with a task file (on a master over ssh, or a
+ * local one), then asks rtq-claim for work, runs it in its own shell and
+ * reports how it ended, until told to stop.  See rtq(1).
+ *
+ * The loop keeps three things: the worker id, its position (the line of the
+ * last item it got) and the previous item's result, which travels with the
+ * next request, so a claim costs one exchange.  Signals only set flags and
+ * write to a self-pipe; the waits poll that pipe:
+ *
+ *	SIGINT		let the running task finish, report it, exit 0;
+ *	2nd SIGINT,	TERM the task's process group (KILL after a grace
+ *	SIGTERM, SIGHUP	period), report it as failed so another worker
+ *			takes it, exit 130/143.
+ */
+#define _DEFAULT_SOURCE
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "shell.h"
+#include "taskfile.h"
+#include "transport.h"
+#include "version.h"
+
+#define GRACE_MS	5000	/* TERM to KILL, when a task is stopped */
+#define BACKOFF_MAX	60
+#define CLAIM_RELEASE_WORD	(-1)	/* prev_status: give the task back */
+
+struct opts {
+	const char	*master;
+	const char	*name;
+	long		 id;
+	int		 xdone;
+	double		 poll;
+	int		 lock, reset, failed, status;
+	long		 reset_k;
+};
+
+struct worker {
+	struct opts	*o;
+	struct tp	 tp;
+	struct shell	 sh;
+	long		 id;
+	size_t		 pos;
+	int		 has_prev;
+	int		 prev_init;
+	size_t		 prev_line;
+	int		 prev_status;
+	char		*prev_text;
+	char		 where[1024];
+};
+
+static volatile sig_atomic_t got_int, got_hard, hard_sig;
+static int selfpipe[2] = { -1, -1 };
+static const char *progname = "rtq";
+
+static const struct option longopts[] = {
+	{ "exit-when-done", no_argument, NULL, 'x' },
+	{ "failed", no_argument, NULL, 'F' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "id", required_argument, NULL, 'i' },
+	{ "lock", no_argument, NULL, 'L' },
+	{ "master", required_argument, NULL, 'm' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "poll", required_argument, NULL, 'P' },
+	{ "reset", no_argument, NULL, 'R' },
+	{ "status", no_argument, NULL, 'S' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char usage_text[] =
+"usage: rtq [options] [[user@]host:]TASKFILE\n"
+"  -m, --master HOST     master to reach over ssh (env MASTER_SERVER);\n"
+"                        none: local mode, the file is on this machine\n"
+"  -n, --name NAME       worker name (env WORKER_NAME; default: host name\n"
+"                        and addresses)\n"
+"  -i, --id ID           worker id to register with\n"
+"  -x, --exit-when-done  exit 0 when nothing is left this worker could run\n"
+"      --poll SECONDS    wait between polls when nothing is claimable (3)\n"
+"      --lock            hold the task file's lock until Ctrl-C\n"
+"      --reset [K]       reset the file (from line K on)\n"
+"      --failed          with --reset: only failed and lost tasks\n"
+"      --status          print the file's state\n"
+"  -h, --help            this help\n"
+"      --version         print the version\n"
+"TASKFILE comes from TASK_FILE when not given.\n";
+
+static void
+usage_exit(const char *msg)
+{
+	if (msg != NULL)
+		fprintf(stderr, "%s: %s\n", progname, msg);
+	fputs(usage_text, stderr);
+	exit(2);
+}
+
+static void
+say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+on_signal(int sig)
+{
+	int	 e = errno;
+	char	 c = 1;
+
+	if (sig == SIGINT && !got_int && !got_hard)
+		got_int = 1;
+	else {
+		got_hard = 1;
+		hard_sig = sig;
+	}
+	if (selfpipe[1] != -1 && write(selfpipe[1], &c, 1) == -1)
+		(void)0;
+	errno = e;
+}
+
+static void
+drain_selfpipe(void)
+{
+	char	 buf[64];
+
+	while (read(selfpipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+static int
+stop_code(void)
+{
+	return hard_sig == SIGINT ? 130 : hard_sig == SIGHUP ? 129 : 143;
+}
+
+/* Sleep up to ms, waking for a signal.  Returns 1 when asked to stop. */
+static int
+nap(int ms)
+{
+	struct pollfd	 pfd;
+
+	if (got_int || got_hard)
+		return 1;
+	pfd.fd = selfpipe[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, ms) > 0)
+		drain_selfpipe();
+	return got_int || got_hard;
+}
+
+static double
+now_sec(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * One request with retries: ssh failures and a busy or full master are
+ * retried with backoff, said once per failure on stderr.  Returns TP_OK,
+ * TP_FATAL, TP_SOFT, or TP_RETRY when a signal asked us to stop.
+ */
+static int
+call(struct worker *w, const char *sub, const char *const *words, int n,
+    struct tp_reply *r)
+{
+	char	 err[2048];
+	int	 rv, delay = 1;
+
+	for (;;) {
+		rv = tp_call(&w->tp, sub, words, n, r, err, sizeof(err));
+		if (rv == TP_OK)
+			return rv;
+		if (rv == TP_FATAL || rv == TP_SOFT) {
+			say("%s", err);
+			return rv;
+		}
+		say("%s; retrying in %d s", err, delay);
+		tp_reply_free(r);
+		if (got_hard || (nap(delay * 1000) && got_hard))
+			return TP_RETRY;
+		if (delay < BACKOFF_MAX)
+			delay *= 2;
+	}
+}
+
+static void
+default_name(char *out, size_t len)
+{
+	struct ifaddrs	*ifa, *i;
+	char		 host[256], addr[INET_ADDRSTRLEN];
+	size_t		 n;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, len, "%s", host);
+	if (getifaddrs(&ifa) == -1)
+		return;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		if (inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)
+		    i->ifa_addr)->sin_addr, addr, sizeof(addr)) == NULL ||
+		    strncmp(addr, "127.", 4) == 0)
+			continue;
+		n = strlen(out);
+		snprintf(out + n, len - n, " %s", addr);
+	}
+	freeifaddrs(ifa);
+}
+
+/* Split "[user@]host:path" (a ':' before any '/'); else host stays. */
+static void
+split_target(const char *arg, char **host, char **file)
+{
+	const char	*colon = strchr(arg, ':'), *slash = strchr(arg, '/');
+
+	if (colon != NULL && colon != arg && (slash == NULL || colon < slash)) {
+		*host = strndup(arg, (size_t)(colon - arg));
+		*file = strdup(colon + 1);
+	} else
+		*file = strdup(arg);
+}
+
+/* Local mode: a relative path is relative to where rtq was started. */
+static char *
+local_path(const char *file)
+{
+	char	 cwd[PATH_MAX], *p;
+
+	if (file[0] == '/' || file[0] == '~' ||
+	    getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(file);
+	if ((p = malloc(strlen(cwd) + strlen(file) + 2)) == NULL)
+		return NULL;
+	sprintf(p, "%s/%s", cwd, file);
+	return p;
+}
+
+static int
+do_register(struct worker *w, long want)
+{
+	struct tp_reply	 r;
+	char		 idw[32], name[1024];
+	const char	*words[2];
+	int		 rv;
+
+	if (w->o->name != NULL)
+		snprintf(name, sizeof(name), "%s", w->o->name);
+	else
+		default_name(name, sizeof(name));
+	name[strcspn(name, "\r\n")] = '\0';
+	if (want >= 0)
+		snprintf(idw, sizeof(idw), "%ld", want);
+	else
+		snprintf(idw, sizeof(idw), "-");
+	words[0] = idw;
+	words[1] = name;
+	if ((rv = call(w, "register", words, 2, &r)) != TP_OK)
+		return -1;
+	if (r.h.kind != PROTO_ID) {
+		say("unexpected reply to register from %s", w->where);
+		tp_reply_free(&r);
+		return -1;
+	}
+	w->id = r.h.id;
+	w->pos = 0;
+	w->has_prev = 0;
+	tp_reply_free(&r);
+	return 0;
+}
+
+static void
+set_prev(struct worker *w, int init, size_t line, int status, const char *t)
+{
+	free(w->prev_text);
+	w->prev_text = strdup(t);
+	w->has_prev = w->prev_text != NULL;
+	w->prev_init = init;
+	w->prev_line = line;
+	w->prev_status = status;
+}
+
+/* Report the previous item alone (when leaving). */
+static void
+report_prev(struct worker *w)
+{
+	struct tp_reply	 r;
+	char		 idw[32], linew[32], stw[32];
+	const char	*words[5];
+
+	if (!w->has_prev || w->prev_init)
+		return;
+	snprintf(idw, sizeof(idw), "%ld", w->id);
+	snprintf(linew, sizeof(linew), "%zu", w->prev_line);
+	if (w->prev_status == CLAIM_RELEASE_WORD)
+		snprintf(stw, sizeof(stw), "release");
+	else
+		snprintf(stw, sizeof(stw), "%d", w->prev_status);
+	words[0] = idw;
+	words[1] = "task";
+	words[2] = linew;
+	words[3] = stw;
+	words[4] = w->prev_text;
+	got_hard = 0;	/* the report must get through */
+	if (call(w, "finish", words, 5, &r) == TP_OK)
+		w->has_prev = 0;
+	tp_reply_free(&r);
+}
+
+static int
+export_env(struct worker *w)
+{
+	char	 idw[32];
+
+	snprintf(idw, sizeof(idw), "%ld", w->id);
+	if (shell_export(&w->sh, "WORKERID", idw) == -1 ||
+	    shell_export(&w->sh, "TASKFILE", w->tp.file) == -1)
+		return -1;
+	setenv("WORKERID", idw, 1);
+	setenv("TASKFILE", w->tp.file, 1);
+	return 0;
+}
+
+/* Run a task; returns its status, 256+N when its init prelude failed. */
+static int
+run_task(struct worker *w, size_t line, const char *text, size_t init_line,
+    const char *init_text)
+{
+	double	 t0 = now_sec(), kill_at = 0;
+	int	 st, killed = 0;
+
+	if (init_line > 0)
+		printf("[rtq %ld] line %zu (in the environment of line %zu) "
+		    "$ %s\n", w->id, line, init_line, text);
+	else
+		printf("[rtq %ld] %s:%zu $ %s\n", w->id,
+		    w->sh.cwd[0] ? w->sh.cwd : ".", line, text);
+	fflush(stdout);
+	if (shell_task_start(&w->sh, text, init_line, init_text) == -1)
+		return -1;
+	for (;;) {
+		int timeout = -1;
+
+		if (got_hard && !killed) {
+			say("stopping the task on line %zu", line);
+			shell_task_kill(&w->sh, SIGTERM);
+			shell_task_kill(&w->sh, SIGCONT);
+			killed = 1;
+			kill_at = now_sec() + GRACE_MS / 1000.0;
+		}
+		if (killed)
+			timeout = (int)((kill_at - now_sec()) * 1000);
+		if (killed && timeout <= 0) {
+			shell_task_kill(&w->sh, SIGKILL);
+			timeout = -1;
+			kill_at = 1e18;
+		}
+		st = shell_task_wait(&w->sh, selfpipe[0], timeout);
+		if (st == -3) {
+			drain_selfpipe();
+			if (got_int && !got_hard)
+				say("Ctrl-C: finishing the task on line %zu, "
+				    "then exiting (Ctrl-C again stops it now)",
+				    line);
+			continue;
+		}
+		if (st == -4)
+			continue;
+		break;
+	}
+	if (st >= 0 && st < 256)
+		printf("[rtq %ld] line %zu: %s%.0d after %.1fs\n", w->id, line,
+		    st == 0 ? "ok" : "failed, status ", st,
+		    now_sec() - t0);
+	fflush(stdout);
+	return st;
+}
+
+/* Switch to another task file (newtask/jumpto).  Returns 0 or -1. */
+static int
+switch_file(struct worker *w, const char *target, const char *newid)
+{
+	char	*host = NULL, *file = NULL, err[1024];
+	long	 id = -1;
+	int	 rv;
+
+	if (newid != NULL && tf_parse_id(newid, strlen(newid), &id) == -1) {
+		say("newid=\"%s\" is not a worker id", newid);
+		return -1;
+	}
+	split_target(target, &host, &file);
+	if (host == NULL && w->tp.host != NULL)
+		host = strdup(w->tp.host);
+	if (host == NULL) {
+		char *abs = local_path(file);
+
+		free(file);
+		file = abs;
+	}
+	tp_free(&w->tp);
+	rv = tp_init(&w->tp, host, file, progname, err, sizeof(err));
+	free(host);
+	free(file);
+	if (rv == -1) {
+		say("%s", err);
+		return -1;
+	}
+	tp_where(&w->tp, w->where, sizeof(w->where));
+	if (do_register(w, id) == -1)
+		return -1;
+	printf("[rtq %ld] now worker %ld of %s\n", w->id, w->id, w->where);
+	fflush(stdout);
+	return export_env(w);
+}
+
+/* Ask for work and run what comes; returns an exit code, or -1 to go on. */
+static int
+step(struct worker *w)
+{
+	struct tp_reply	 r;
+	struct shell_vars v;
+	char		 idw[32], posw[32], linew[32], stw[32];
+	const char	*words[6];
+	int		 n = 2, rv, st, exitst = 0;
+
+	snprintf(idw, sizeof(idw), "%ld", w->id);
+	snprintf(posw, sizeof(posw), "%zu", w->pos);
+	words[0] = idw;
+	words[1] = posw;
+	if (w->has_prev && !w->prev_init) {
+		snprintf(linew, sizeof(linew), "%zu", w->prev_line);
+		snprintf(stw, sizeof(stw), "%d", w->prev_status);
+		words[2] = "task";
+		words[3] = linew;
+		words[4] = stw;
+		words[5] = w->prev_text;
+		n = 6;
+	}
+	rv = call(w, "next", words, n, &r);
+	if (rv == TP_FATAL)
+		return 1;
+	if (rv == TP_RETRY)		/* stopped while retrying */
+		return got_hard ? stop_code() : 0;
+	if (rv == TP_SOFT) {
+		tp_reply_free(&r);
+		return nap((int)(w->o->poll * 1000)) ? (got_hard ?
+		    stop_code() : 0) : -1;
+	}
+	w->has_prev = 0;
+	if (strcmp(r.h.fin, "orphan") == 0)
+		say("line %zu was gone from %s when its result came; an "
+		    "orphan report records it at the end", w->prev_line,
+		    w->where);
+	if (r.h.kind == PROTO_NONE || r.h.kind == PROTO_WAIT) {
+		int none = r.h.kind == PROTO_NONE;
+
+		tp_reply_free(&r);
+		if (none && w->o->xdone) {
+			printf("[rtq %ld] nothing left to run in %s\n", w->id,
+			    w->where);
+			return 0;
+		}
+		if (nap((int)(w->o->poll * 1000)))
+			return got_hard ? stop_code() : 0;
+		return -1;
+	}
+	if (r.h.kind != PROTO_WORK || r.n == 0) {
+		say("unexpected reply from rtq-claim for %s", w->where);
+		tp_reply_free(&r);
+		return 1;
+	}
+	if (r.n == 1 && r.init[0]) {
+		/* an init line, in the worker's own shell */
+		printf("[rtq %ld] %s:%zu #! %s\n", w->id, w->sh.cwd[0] ?
+		    w->sh.cwd : ".", r.line[0], r.text[0]);
+		fflush(stdout);
+		st = shell_init(&w->sh, r.text[0], r.line[0], &v, &exitst);
+		if (st == -1) {
+			printf("[rtq %ld] line %zu ended the worker (exit "
+			    "%d)\n", w->id, r.line[0], exitst);
+			tp_reply_free(&r);
+			return exitst;
+		}
+		if (st != 0) {
+			say("init line %zu of %s failed with status %d; "
+			    "stopping: %s", r.line[0], w->where, st,
+			    r.text[0]);
+			tp_reply_free(&r);
+			shell_vars_free(&v);
+			return 1;
+		}
+		w->pos = r.h.pos;
+		tp_reply_free(&r);
+		if (v.jumpto != NULL || v.newtask != NULL) {
+			char *target = v.jumpto ? v.jumpto : v.newtask;
+			char *id = v.jumpto ? idw : v.newid;
+
+			st = switch_file(w, target, id);
+			shell_vars_free(&v);
+			return st == -1 ? 1 : -1;
+		}
+		shell_vars_free(&v);
+		return -1;
+	}
+	{
+		int	 k = r.n - 1;		/* the task is the last item */
+		size_t	 init_line = r.n == 2 ? r.line[0] : 0;
+		char	*init_text = r.n == 2 ? r.text[0] : NULL;
+
+		st = run_task(w, r.line[k], r.text[k], init_line, init_text);
+		if (st == -1) {
+			say("the shell died while running line %zu",
+			    r.line[k]);
+			set_prev(w, 0, r.line[k], 1, r.text[k]);
+			tp_reply_free(&r);
+			report_prev(w);
+			return 1;
+		}
+		if (st >= 256) {
+			say("init line %zu of %s failed with status %d "
+			    "before line %zu; releasing that task and "
+			    "stopping", init_line, w->where, st - 256,
+			    r.line[k]);
+			set_prev(w, 0, r.line[k], CLAIM_RELEASE_WORD,
+			    r.text[k]);
+			tp_reply_free(&r);
+			report_prev(w);
+			return 1;
+		}
+		set_prev(w, 0, r.line[k], st, r.text[k]);
+		w->pos = r.h.pos;
+		tp_reply_free(&r);
+	}
+	if (got_hard) {
+		report_prev(w);
+		return stop_code();
+	}
+	if (got_int) {
+		report_prev(w);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+do_lock(struct worker *w)
+{
+	char		 err[1024], line[256];
+	int		 in, out, st;
+	ssize_t		 n;
+	size_t		 len = 0;
+	pid_t		 pid;
+	struct pollfd	 pfd[2];
+
+	if ((pid = tp_spawn(&w->tp, "lock", &in, &out, err, sizeof(err)))
+	    == -1) {
+		say("%s", err);
+		return 1;
+	}
+	while (len < sizeof(line) - 1 && (n = read(out, line + len, 1)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	if (strncmp(line, PROTO_MAGIC " locked", 11) != 0) {
+		close(in);
+		waitpid(pid, &st, 0);
+		say("could not lock %s%s%s", w->where, line[0] ? ": " : "",
+		    strncmp(line, PROTO_MAGIC " error ", 11) == 0 ?
+		    line + 13 : line);
+		return 1;
+	}
+	printf("%s is locked: edit it now; press Ctrl-C to release the "
+	    "lock\n", w->where);
+	fflush(stdout);
+	pfd[0].fd = selfpipe[0];
+	pfd[1].fd = out;
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (!got_int && !got_hard) {
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			break;
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
+			say("the lock on %s was lost (the connection "
+			    "closed)", w->where);
+			close(in);
+			waitpid(pid, &st, 0);
+			return 1;
+		}
+	}
+	close(in);			/* EOF: rtq-claim lets go */
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	printf("lock on %s released\n", w->where);
+	return 0;
+}
+
+static int
+do_reset(struct worker *w)
+{
+	struct tp_reply	 r;
+	char		 kw[32];
+	const char	*words[2];
+	int		 n = 0;
+
+	if (w->o->reset_k > 0) {
+		snprintf(kw, sizeof(kw), "%ld", w->o->reset_k);
+		words[n++] = kw;
+	}
+	if (w->o->failed)
+		words[n++] = "--failed";
+	if (call(w, "reset", words, n, &r) != TP_OK)
+		return 1;
+	tp_reply_free(&r);
+	printf("%s reset%s\n", w->where, w->o->failed ? " (failed tasks)" :
+	    "");
+	return 0;
+}
+
+static int
+do_status(struct worker *w)
+{
+	struct tp_reply	 r;
+	char		*p, *nl;
+
+	if (call(w, "status", NULL, 0, &r) != TP_OK)
+		return 1;
+	printf("%s\n", w->where);
+	/* the lines after the head line, as they are */
+	p = r.raw.s + strlen(r.raw.s) + 1;
+	for (; p < r.raw.s + r.raw.len; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		printf("  %s\n", p);
+	}
+	tp_reply_free(&r);
+	return 0;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe(selfpipe) == -1) {
+		perror("rtq: pipe");
+		exit(1);
+	}
+	fcntl(selfpipe[0], F_SETFL, O_NONBLOCK);
+	fcntl(selfpipe[1], F_SETFL, O_NONBLOCK);
+	fcntl(selfpipe[0], F_SETFD, FD_CLOEXEC);
+	fcntl(selfpipe[1], F_SETFD, FD_CLOEXEC);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts	 o;
+	struct worker	 w;
+	char		*host = NULL, *file = NULL, *end, err[1024];
+	const char	*e, *target = NULL;
+	int		 c, rv, npos;
+	long		 v;
+
+	progname = "rtq";
+	memset(&o, 0, sizeof(o));
+	o.id = -1;
+	o.poll = 3;
+	while ((c = getopt_long(argc, argv, "hi:m:n:x", longopts, NULL))
+	    != -1) {
+		switch (c) {
+		case 'F':
+			o.failed = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'i':
+			if (tf_parse_id(optarg, strlen(optarg), &o.id) == -1)
+				usage_exit("--id: expected a number from 0 to "
+				    "999999999");
+			break;
+		case 'L':
+			o.lock = 1;
+			break;
+		case 'm':
+			o.master = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'P':
+			o.poll = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || o.poll < 0.01 ||
+			    o.poll > 86400)
+				usage_exit("--poll: expected seconds, from "
+				    "0.01 to 86400");
+			break;
+		case 'R':
+			o.reset = 1;
+			break;
+		case 'S':
+			o.status = 1;
+			break;
+		case 'V':
+			printf("rtq %s (protocol %d)\n", RTQ_VERSION,
+			    PROTO_VERSION);
+			return 0;
+		case 'x':
+			o.xdone = 1;
+			break;
+		default:
+			usage_exit(NULL);
+		}
+	}
+	npos = argc - optind;
+	if (o.reset && npos == 2) {
+		/* --reset K: K is the positional that is a number */
+		int k = tf_parse_id(argv[optind], strlen(argv[optind]), &v) ==
+		    0 ? optind : optind + 1;
+
+		if (tf_parse_id(argv[k], strlen(argv[k]), &v) == -1)
+			usage_exit("--reset: K must be a line number");
+		o.reset_k = v;
+		target = argv[k == optind ? optind + 1 : optind];
+	} else if (npos == 1)
+		target = argv[optind];
+	else if (npos > 1)
+		usage_exit("too many arguments");
+	if (o.failed && !o.reset)
+		usage_exit("--failed goes with --reset");
+	if (o.lock + o.reset + o.status > 1)
+		usage_exit("--lock, --reset and --status do not go together");
+	if (target == NULL && (e = getenv("TASK_FILE")) != NULL && *e != '\0')
+		target = e;
+	if (target == NULL)
+		usage_exit("no task file (give TASKFILE or set TASK_FILE)");
+	if (o.name == NULL && (e = getenv("WORKER_NAME")) != NULL && *e)
+		o.name = e;
+	if (o.master == NULL && (e = getenv("MASTER_SERVER")) != NULL && *e)
+		o.master = e;
+	split_target(target, &host, &file);
+	if (host == NULL && o.master != NULL)
+		host = strdup(o.master);
+	if (host == NULL) {
+		char *abs = local_path(file);
+
+		free(file);
+		file = abs;
+	}
+	if (file == NULL || *file == '\0')
+		usage_exit("empty task file name");
+
+	setup_signals();
+	memset(&w, 0, sizeof(w));
+	w.o = &o;
+	w.id = -1;
+	if (tp_init(&w.tp, host, file, argv[0], err, sizeof(err)) == -1) {
+		say("%s", err);
+		return 1;
+	}
+	progname = "rtq";
+	tp_where(&w.tp, w.where, sizeof(w.where));
+	free(host);
+	free(file);
+	if (o.lock)
+		return do_lock(&w);
+	if (o.reset)
+		return do_reset(&w);
+	if (o.status)
+		return do_status(&w);
+
+	if (do_register(&w, o.id) == -1)
+		return 1;
+	if (shell_start(&w.sh, err, sizeof(err)) == -1) {
+		say("%s", err);
+		return 1;
+	}
+	if (export_env(&w) == -1) {
+		say("the shell did not start");
+		return 1;
+	}
+	printf("[rtq %ld] worker %ld of %s, pid %ld\n", w.id, w.id, w.where,
+	    (long)getpid());
+	fflush(stdout);
+	while ((rv = step(&w)) == -1)
+		;
+	shell_stop(&w.sh);
+	free(w.prev_text);
+	tp_free(&w.tp);
+	return rv;
+}

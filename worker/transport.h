@@ -1,0 +1,74 @@
+/*
+ * transport: reaching rtq-claim, through ssh or as a local child.
+ *
+ * Every request is one run of "rtq-claim SUBCOMMAND FILE WORDS...": in
+ * local mode a child process, otherwise "ssh HOST 'command line'", where
+ * every word is quoted for the remote shell so that no task text is ever
+ * run on the master.  ssh connection sharing (ControlMaster=auto, a
+ * ControlPath in a private directory, ControlPersist) makes each call after
+ * the first a new channel on one connection, unless the user's own ssh
+ * configuration already sets a ControlPath.  On the master, rtq-claim is
+ * looked up on PATH, then in ~/.local/bin and ~/bin; RTQ_CLAIM names it.
+ */
+#ifndef RTQ_TRANSPORT_H
+#define RTQ_TRANSPORT_H
+
+#include <sys/types.h>
+
+#include "buf.h"
+#include "proto.h"
+
+enum tp_result {
+	TP_OK = 0,
+	TP_RETRY = -1,		/* ssh failed, master busy or out of disk */
+	TP_FATAL = -2,		/* no task file, no rtq-claim: give up */
+	TP_SOFT = -3		/* the file has a line rtq cannot use */
+};
+
+struct tp {
+	char		*host;		/* NULL: local mode */
+	char		*file;		/* the task file, as the master sees it */
+	char		**ssh;		/* ssh command and its options */
+	int		 nssh;
+	char		*claim;		/* rtq-claim to run (local: a path) */
+	int		 claim_is_cmd;	/* remote: RTQ_CLAIM, used as given */
+	struct buf	 errout;	/* stderr of the last call */
+};
+
+struct tp_reply {
+	struct proto_head h;
+	int		 n;
+	int		 init[2];
+	size_t		 line[2];
+	char		*text[2];
+	struct buf	 raw;		/* stdout, which the above point into */
+};
+
+/*
+ * Set up a transport to FILE on HOST (NULL: local).  self is argv[0] of
+ * rtq, to find rtq-claim next to it.  Returns 0 or -1 with err.
+ */
+int	tp_init(struct tp *, const char *host, const char *file,
+	    const char *self, char *err, size_t errlen);
+
+/*
+ * Run one request.  Returns TP_OK with the reply parsed, or a TP_* error
+ * with a message in err.
+ */
+int	tp_call(struct tp *, const char *sub, const char *const *words,
+	    int nwords, struct tp_reply *, char *err, size_t errlen);
+
+/*
+ * Start a request and leave it running with a pipe to its stdin (*in) and
+ * from its stdout (*out), for "lock".  Returns the pid or -1.
+ */
+pid_t	tp_spawn(struct tp *, const char *sub, int *in, int *out,
+	    char *err, size_t errlen);
+
+/* Where "FILE" or "HOST:FILE" is, for messages. */
+const char *tp_where(const struct tp *, char *out, size_t outlen);
+
+void	tp_reply_free(struct tp_reply *);
+void	tp_free(struct tp *);
+
+#endif
