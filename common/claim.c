@@ -219,12 +219,17 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 	size_t		 d, i, l0, len;
 	const char	*s;
 	char		 err[8];
-	int		 side;
+	int		 side, commented, pass;
 
 	r->fin = CLAIM_FIN_NONE;
 	if (q->fin_line == 0 || q->fin_init)
 		return 0;
 	l0 = q->fin_line - 1;
+	/*
+	 * Pass 0 looks for the reported text; pass 1 for any line still open
+	 * for W (a worker runs one task at a time), whose text was edited.
+	 */
+	for (pass = 0; pass < 2; pass++)
 	for (d = 0; d <= l0 || l0 + d < f->nline; d++) {
 		for (side = 0; side < 2; side++) {
 			if (d == 0 && side == 1)
@@ -232,17 +237,27 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 			if (side == 0 ? d > l0 : l0 + d >= f->nline)
 				continue;
 			i = side == 0 ? l0 - d : l0 + d;
+			/* L may lie past the end of a file that got shorter */
+			if (i >= f->nline)
+				continue;
 			s = f->buf + f->off[i];
 			len = tf_linelen(f, i);
 			if (tf_classify(s, len, i + 1, &it, err, sizeof(err))
 			    == -1 && it.ann == NULL)
 				continue;
-			if (it.ann == NULL || it.worker != q->worker ||
-			    it.textlen != q->fin_textlen ||
-			    memcmp(it.text, q->fin_text, it.textlen) != 0)
+			if (it.ann == NULL || it.worker != q->worker)
 				continue;
+			if (pass == 0 ? it.textlen != q->fin_textlen ||
+			    memcmp(it.text, q->fin_text, it.textlen) != 0 :
+			    !it.open)
+				continue;
+			/*
+			 * The text of a commented line starts after its '#'.
+			 * (Not it.text[-1]: before line 1 that is outside buf.)
+			 */
+			commented = it.text != s;
 			if (!it.open) {
-				if (it.text[-1] == '#' ? it.kind != TF_DONE :
+				if (commented ? it.kind != TF_DONE :
 				    it.kind == TF_DONE)
 					continue;
 				if (q->fin_status == CLAIM_RELEASE ||
@@ -252,7 +267,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 				r->fin_at = i + 1;
 				return 0;
 			}
-			if (it.text[-1] != '#')
+			if (!commented)
 				continue;
 			/* found the running line of W */
 			if (q->fin_status == CLAIM_RELEASE) {
@@ -343,7 +358,7 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 	struct gset	 gs = { NULL, 0, 0 };
 	struct buf	 ovr = BUF_INIT, b = BUF_INIT;
 	struct tf_item	 it;
-	size_t		 i, len, ovr_i = (size_t)-1, cur_init = 0;
+	size_t		 i, len, ovr_i = (size_t)-1, cur_init = 0, released;
 	const char	*s;
 	int		 maybe = 0, rv = -1;
 
@@ -353,6 +368,11 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/*
+	 * A line released by this request is not handed straight back to W:
+	 * its splice is already in the patch, and a second one would overlap.
+	 */
+	released = q->fin_status == CLAIM_RELEASE ? ovr_i : (size_t)-1;
 	r->answer = CLAIM_WAIT;
 	if (q->no_claim) {
 		rv = 0;
@@ -389,7 +409,7 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 		case TF_FAILED:
 			if (tf_affinity(&it, q->worker) &&
 			    !tf_tried_by(&it, q->worker)) {
-				if (!gs_blocked(&gs, &it)) {
+				if (!gs_blocked(&gs, &it) && i != released) {
 					buf_adds(&b, "#");
 					buf_add(&b, s, tf_rstrip(s, len));
 					buf_printf(&b, " # worker %ld # (%s ...",

@@ -8,6 +8,7 @@
  *	rtq-claim reset FILE [K] [--failed]
  *	rtq-claim lock FILE
  *	rtq-claim status FILE
+ *	rtq-claim serve FILE
  *	rtq-claim version
  *
  * Every subcommand takes the lock, reads the file, computes a patch with the
@@ -39,12 +40,16 @@ static const char usage_text[] =
     "       rtq-claim reset FILE [K] [--failed]\n"
     "       rtq-claim lock FILE\n"
     "       rtq-claim status FILE\n"
+    "       rtq-claim serve FILE\n"
     "       rtq-claim version\n";
+
+static int	 serving;		/* in a serve session: no stderr */
 
 static int
 fail(int code, const char *msg)
 {
-	fprintf(stderr, "rtq-claim: %s\n", msg);
+	if (!serving)
+		fprintf(stderr, "rtq-claim: %s\n", msg);
 	printf(PROTO_MAGIC " error %d %s\n", code, msg);
 	return code;
 }
@@ -270,14 +275,143 @@ cmd_status(const char *path)
 	return 0;
 }
 
+/*
+ * Fill j from the words of a request (after "SUBCOMMAND FILE").  Returns 0,
+ * or -1 with a usage message in *msg.
+ */
+static int
+job_parse(struct job *j, const char *cmd, int argc, char **argv,
+    const char **msg)
+{
+	long	 v;
+	int	 i;
+
+	j->cmd = cmd;
+	j->want = -1;
+	if (strcmp(cmd, "register") == 0) {
+		*msg = "register: ID must be a number from 0 to 999999999";
+		if (argc > 2)
+			return -1;
+		if (argc >= 1 && strcmp(argv[0], "-") != 0 &&
+		    parse_num(argv[0], &j->want) == -1)
+			return -1;
+		j->name = argc == 2 ? argv[1] : "";
+		*msg = "register: NAME holds a line break";
+		return strpbrk(j->name, "\r\n") != NULL ? -1 : 0;
+	}
+	if (strcmp(cmd, "next") == 0 || strcmp(cmd, "finish") == 0) {
+		int fin = strcmp(cmd, "finish") == 0;
+
+		*msg = fin ? "finish: expected WORKER init|task LINE STATUS "
+		    "TEXT" : "next: expected WORKER POS [init|task LINE "
+		    "STATUS TEXT]";
+		if ((fin && argc != 5) || (!fin && argc != 2 && argc != 6))
+			return -1;
+		*msg = "WORKER must be a number from 0 to 999999999";
+		if (parse_num(argv[0], &j->req.worker) == -1)
+			return -1;
+		if (fin) {
+			j->req.no_claim = 1;
+			i = 1;
+		} else {
+			*msg = "POS must be a line number";
+			if (parse_num(argv[1], &v) == -1)
+				return -1;
+			j->req.pos = (size_t)v;
+			i = 2;
+		}
+		*msg = "the reported item must be init|task, a line number, "
+		    "a status (0-255, release, lost) and one line of text";
+		return argc > i && parse_item(&j->req, argv + i) == -1 ? -1 : 0;
+	}
+	if (strcmp(cmd, "reset") == 0) {
+		*msg = "reset: K must be a line number";
+		for (i = 0; i < argc; i++) {
+			if (strcmp(argv[i], "--failed") == 0)
+				j->failed_only = 1;
+			else if (parse_num(argv[i], &v) == 0)
+				j->k = (size_t)v;
+			else
+				return -1;
+		}
+		return 0;
+	}
+	*msg = "unknown subcommand";
+	return -1;
+}
+
+/*
+ * serve: one request per line on stdin, one reply per request on stdout,
+ * the lock taken and released for each.  The first line must be
+ * "hello VERSION"; the words of a request are separated by single spaces
+ * and its last word (a task text, a name) runs to the end of the line.
+ */
+static int
+cmd_serve(const char *path)
+{
+	static const struct { const char *cmd; int maxw; } reqs[] = {
+		{ "register", 2 }, { "next", 6 }, { "finish", 5 },
+		{ "reset", 2 }
+	};
+	char		*line = NULL, *words[8], *p, now[TF_TIMELEN + 1];
+	const char	*msg;
+	size_t		 cap = 0, k;
+	ssize_t		 n;
+	struct job	 j;
+	int		 nw, maxw, hello = 0;
+
+	serving = 1;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (!hello) {
+			if (strcmp(line, "hello 1") != 0) {
+				fail(EX_USAGE, "serve: this rtq-claim speaks "
+				    "protocol 1; the request was not "
+				    "\"hello 1\"");
+				break;
+			}
+			printf(PROTO_MAGIC " ok rtq-claim %s protocol %d\n",
+			    RTQ_VERSION, PROTO_VERSION);
+			fflush(stdout);
+			hello = 1;
+			continue;
+		}
+		if ((p = strchr(line, ' ')) != NULL)
+			*p++ = '\0';
+		maxw = -1;
+		for (k = 0; k < sizeof(reqs) / sizeof(reqs[0]); k++)
+			if (strcmp(line, reqs[k].cmd) == 0)
+				maxw = reqs[k].maxw;
+		nw = 0;
+		while (p != NULL && nw < maxw) {
+			words[nw++] = p;
+			if (nw < maxw && (p = strchr(p, ' ')) != NULL)
+				*p++ = '\0';
+		}
+		memset(&j, 0, sizeof(j));
+		now_stamp(now);
+		j.req.now = now;
+		if (maxw == -1 || job_parse(&j, line, nw, words, &msg) == -1)
+			fail(EX_USAGE, maxw == -1 ? "serve: unknown request" :
+			    msg);
+		else
+			transact(path, &j);
+		claim_reply_free(&j.rep);
+		if (fflush(stdout) == EOF)
+			break;
+	}
+	free(line);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct job	 j;
 	char		 now[TF_TIMELEN + 1];
-	const char	*cmd, *path;
-	long		 v;
-	int		 i;
+	const char	*cmd, *path, *msg;
+	int		 r;
 
 	signal(SIGXFSZ, SIG_IGN);	/* a file size limit: EFBIG, not death */
 	signal(SIGPIPE, SIG_IGN);
@@ -298,62 +432,20 @@ main(int argc, char *argv[])
 	path = argv[2];
 	argc -= 3;
 	argv += 3;
-	memset(&j, 0, sizeof(j));
-	j.cmd = cmd;
-	now_stamp(now);
-	j.req.now = now;
-	j.want = -1;
 	if (strcmp(cmd, "lock") == 0)
 		return argc == 0 ? cmd_lock(path) : usage("lock: extra words");
 	if (strcmp(cmd, "status") == 0)
 		return argc == 0 ? cmd_status(path) :
 		    usage("status: extra words");
-	if (strcmp(cmd, "register") == 0) {
-		if (argc > 2)
-			return usage("register: too many words");
-		if (argc >= 1 && strcmp(argv[0], "-") != 0 &&
-		    parse_num(argv[0], &j.want) == -1)
-			return usage("register: ID must be a number from 0 "
-			    "to 999999999");
-		j.name = argc == 2 ? argv[1] : "";
-		if (strpbrk(j.name, "\r\n") != NULL)
-			return usage("register: NAME holds a line break");
-	} else if (strcmp(cmd, "next") == 0 || strcmp(cmd, "finish") == 0) {
-		int fin = strcmp(cmd, "finish") == 0;
-
-		if (argc < (fin ? 5 : 2) || (!fin && argc != 2 && argc != 6) ||
-		    (fin && argc != 5))
-			return usage(fin ? "finish: expected WORKER init|task "
-			    "LINE STATUS TEXT" : "next: expected WORKER POS "
-			    "[init|task LINE STATUS TEXT]");
-		if (parse_num(argv[0], &j.req.worker) == -1)
-			return usage("WORKER must be a number from 0 to "
-			    "999999999");
-		if (fin) {
-			j.req.no_claim = 1;
-			i = 1;
-		} else {
-			if (parse_num(argv[1], &v) == -1)
-				return usage("POS must be a line number");
-			j.req.pos = (size_t)v;
-			i = 2;
-		}
-		if (argc > i && parse_item(&j.req, argv + i) == -1)
-			return usage("the reported item must be init|task, "
-			    "a line number, a status (0-255, release, lost) "
-			    "and one line of text");
-	} else if (strcmp(cmd, "reset") == 0) {
-		for (i = 0; i < argc; i++) {
-			if (strcmp(argv[i], "--failed") == 0)
-				j.failed_only = 1;
-			else if (parse_num(argv[i], &v) == 0)
-				j.k = (size_t)v;
-			else
-				return usage("reset: K must be a line number");
-		}
-	} else
-		return usage("unknown subcommand");
-	i = transact(path, &j);
+	if (strcmp(cmd, "serve") == 0)
+		return argc == 0 ? cmd_serve(path) :
+		    usage("serve: extra words");
+	memset(&j, 0, sizeof(j));
+	now_stamp(now);
+	j.req.now = now;
+	if (job_parse(&j, cmd, argc, argv, &msg) == -1)
+		return usage(msg);
+	r = transact(path, &j);
 	claim_reply_free(&j.rep);
-	return i;
+	return r;
 }

@@ -167,11 +167,17 @@ tfio_open(struct tfio *t, const char *path, char *err, size_t errlen)
 	strcpy(t->lockpath, t->path);
 	strcat(t->lockpath, ".lock");
 	if ((t->lockfd = open(t->lockpath, O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY, 0666)) == -1 && (t->lockfd = open(t->lockpath,
-	    O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		snprintf(err, errlen, "%s: cannot open the lock file: %s",
-		    t->lockpath, strerror(errno));
-		return TFIO_EIO;
+	    O_NOCTTY, 0666)) == -1) {
+		int	 first = errno;
+
+		/* an existing lock file we may not write still locks */
+		if ((t->lockfd = open(t->lockpath, O_RDONLY | O_CLOEXEC |
+		    O_NOCTTY)) == -1) {
+			snprintf(err, errlen, "%s: cannot open the lock file: "
+			    "%s", t->lockpath, strerror(errno == ENOENT ?
+			    first : errno));
+			return TFIO_EIO;
+		}
 	}
 	while (flock(t->lockfd, LOCK_EX) == -1) {
 		if (errno == EINTR)

@@ -326,6 +326,199 @@ parse(struct tp_reply *r)
 	return 0;
 }
 
+static void
+session_close(struct tp *t)
+{
+	int	 st;
+
+	if (t->spid <= 0)
+		return;
+	close(t->sin);
+	close(t->sout);
+	kill(t->spid, SIGTERM);
+	while (waitpid(t->spid, &st, 0) == -1 && errno == EINTR)
+		;
+	t->spid = 0;
+	t->sin = t->sout = -1;
+	buf_reset(&t->sbuf);
+}
+
+void
+tp_close(struct tp *t)
+{
+	session_close(t);
+}
+
+/* Read one line from the session into *line (NUL-terminated). */
+static int
+session_line(struct tp *t, struct buf *line)
+{
+	char	*nl, chunk[8192];
+	ssize_t	 n;
+
+	for (;;) {
+		if (t->sbuf.len > 0 && (nl = memchr(t->sbuf.s, '\n',
+		    t->sbuf.len)) != NULL) {
+			size_t k = (size_t)(nl - t->sbuf.s) + 1;
+
+			buf_add(line, t->sbuf.s, k);
+			memmove(t->sbuf.s, t->sbuf.s + k, t->sbuf.len - k);
+			t->sbuf.len -= k;
+			return 0;
+		}
+		n = read(t->sout, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		if (buf_add(&t->sbuf, chunk, (size_t)n) == -1)
+			return -1;
+	}
+}
+
+static int
+write_all(int fd, const char *s, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(fd, s, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Open the serve session.  Returns TP_OK, TP_RETRY (could not reach the
+ * master), or TP_SOFT when this rtq-claim has no serve (then t->serve is
+ * -1 and the caller uses one call per request).
+ */
+static int
+session_open(struct tp *t, char *err, size_t errlen)
+{
+	struct buf	 line = BUF_INIT;
+	struct proto_head h;
+	int		 r;
+
+	if ((t->spid = tp_spawn(t, "serve", &t->sin, &t->sout, err, errlen))
+	    == -1) {
+		t->spid = 0;
+		return TP_RETRY;
+	}
+	fcntl(t->sin, F_SETFD, FD_CLOEXEC);
+	fcntl(t->sout, F_SETFD, FD_CLOEXEC);
+	if (write_all(t->sin, "hello 1\n", 8) == -1 ||
+	    session_line(t, &line) == -1) {
+		/* no reply at all: ssh failed, or no rtq-claim there */
+		int st = 0;
+
+		close(t->sin);
+		close(t->sout);
+		while (waitpid(t->spid, &st, 0) == -1 && errno == EINTR)
+			;
+		t->spid = 0;
+		buf_free(&line);
+		st = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+		if (st == 127 || st == 126) {
+			/* let the one-shot path say it clearly */
+			return TP_SOFT;
+		}
+		snprintf(err, errlen, "%s%s: could not open a session "
+		    "(exit %d)", t->host ? "ssh to " : "rtq-claim for ",
+		    t->host ? t->host : t->file, st);
+		return TP_RETRY;
+	}
+	line.s[line.len - 1] = '\0';
+	r = proto_head(line.s, &h);
+	if (r == 0 && h.kind == PROTO_OK) {
+		buf_free(&line);
+		t->serve = 1;
+		return TP_OK;
+	}
+	buf_free(&line);
+	session_close(t);
+	t->serve = -1;
+	fprintf(stderr, "rtq: rtq-claim%s%s has no serve session (an older "
+	    "version?); using one call per request\n", t->host ? " on " : "",
+	    t->host ? t->host : "");
+	return TP_SOFT;
+}
+
+static int
+classify_error(struct tp *t, struct tp_reply *r, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", r->h.msg);
+	switch (r->h.code) {
+	case 3:
+		return TP_FATAL;
+	case 4:
+		return TP_SOFT;
+	case 2:
+		snprintf(err, errlen, "rtq-claim%s%s refused the request "
+		    "(%s): is it the same version as rtq? (protocol %d)",
+		    t->host ? " on " : "", t->host ? t->host : "", r->h.msg,
+		    PROTO_VERSION);
+		return TP_FATAL;
+	default:
+		return TP_RETRY;
+	}
+}
+
+/* One request over the session; TP_SOFT when the session is unusable. */
+static int
+session_call(struct tp *t, const char *sub, const char *const *words,
+    int nwords, struct tp_reply *r, char *err, size_t errlen)
+{
+	struct buf	 req = BUF_INIT;
+	size_t		 headlen;
+	char		*item;
+	int		 i, rv;
+
+	if (t->spid <= 0 && (rv = session_open(t, err, errlen)) != TP_OK)
+		return rv;
+	buf_adds(&req, sub);
+	for (i = 0; i < nwords; i++) {
+		buf_addc(&req, ' ');
+		buf_adds(&req, words[i]);
+	}
+	buf_addc(&req, '\n');
+	if (req.s == NULL || write_all(t->sin, req.s, req.len) == -1 ||
+	    session_line(t, &r->raw) == -1)
+		goto lost;
+	buf_free(&req);
+	headlen = r->raw.len;
+	r->raw.s[headlen - 1] = '\0';
+	if (proto_head(r->raw.s, &r->h) == -1)
+		goto lost;
+	for (i = 0; i < r->h.nitems; i++) {
+		if (session_line(t, &r->raw) == -1)
+			goto lost;
+		r->raw.s[r->raw.len - 1] = '\0';
+	}
+	/* parse again now that the buffer holds everything */
+	proto_head(r->raw.s, &r->h);
+	item = r->raw.s + headlen;
+	for (i = 0; i < r->h.nitems; i++, item += strlen(item) + 1)
+		if (proto_item(item, &r->init[i], &r->line[i],
+		    (const char **)&r->text[i]) == -1)
+			goto lost;
+	r->n = r->h.nitems;
+	if (r->h.kind == PROTO_ERROR)
+		return classify_error(t, r, err, errlen);
+	return TP_OK;
+lost:
+	buf_free(&req);
+	session_close(t);
+	snprintf(err, errlen, "the session with rtq-claim%s%s broke",
+	    t->host ? " on " : "", t->host ? t->host : "");
+	return TP_RETRY;
+}
+
 int
 tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
     struct tp_reply *r, char *err, size_t errlen)
@@ -335,6 +528,12 @@ tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
 	int		 st, rv;
 
 	memset(r, 0, sizeof(*r));
+	if (t->serve >= 0 && strcmp(sub, "status") != 0) {
+		rv = session_call(t, sub, words, nwords, r, err, errlen);
+		if (rv != TP_SOFT || t->spid > 0)
+			return rv;
+		tp_reply_free(r);
+	}
 	buf_reset(&t->errout);
 	tp_where(t, where, sizeof(where));
 	if (build(t, sub, words, nwords, argv, &cmd) == -1) {
@@ -353,21 +552,7 @@ tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
 	if (r->raw.s != NULL && parse(r) == 0) {
 		if (r->h.kind != PROTO_ERROR)
 			return TP_OK;
-		snprintf(err, errlen, "%s", r->h.msg);
-		switch (r->h.code) {
-		case 3:
-			return TP_FATAL;
-		case 4:
-			return TP_SOFT;
-		case 2:
-			snprintf(err, errlen, "rtq-claim%s%s refused the "
-			    "request (%s): is it the same version as rtq? "
-			    "(rtq %s)", t->host ? " on " : "",
-			    t->host ? t->host : "", r->h.msg, "protocol 1");
-			return TP_FATAL;
-		default:
-			return TP_RETRY;
-		}
+		return classify_error(t, r, err, errlen);
 	}
 	if (t->host != NULL && st == 255) {
 		snprintf(err, errlen, "ssh to %s failed%s%s", t->host,
@@ -446,6 +631,8 @@ tp_free(struct tp *t)
 {
 	int	 i;
 
+	session_close(t);
+	buf_free(&t->sbuf);
 	for (i = 0; i < t->nssh; i++)
 		free(t->ssh[i]);
 	free(t->ssh);

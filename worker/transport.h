@@ -9,6 +9,13 @@
  * the first a new channel on one connection, unless the user's own ssh
  * configuration already sets a ControlPath.  On the master, rtq-claim is
  * looked up on PATH, then in ~/.local/bin and ~/bin; RTQ_CLAIM names it.
+ *
+ * Requests that change the file go through one "rtq-claim serve" session
+ * per transport when the master's rtq-claim has it: a request is a line
+ * written to its stdin and the reply lines are read back, so a claim costs
+ * a round trip on an open channel instead of an ssh login.  A session that
+ * breaks is closed and re-opened by the next call; an rtq-claim without
+ * serve is used one call per request, and rtq says so once.
  */
 #ifndef RTQ_TRANSPORT_H
 #define RTQ_TRANSPORT_H
@@ -33,6 +40,11 @@ struct tp {
 	char		*claim;		/* rtq-claim to run (local: a path) */
 	int		 claim_is_cmd;	/* remote: RTQ_CLAIM, used as given */
 	struct buf	 errout;	/* stderr of the last call */
+	/* the serve session: one rtq-claim for all requests */
+	int		 serve;		/* 1 use, 0 not yet, -1 unavailable */
+	pid_t		 spid;
+	int		 sin, sout;
+	struct buf	 sbuf;		/* unread reply bytes */
 };
 
 struct tp_reply {
@@ -69,6 +81,8 @@ pid_t	tp_spawn(struct tp *, const char *sub, int *in, int *out,
 const char *tp_where(const struct tp *, char *out, size_t outlen);
 
 void	tp_reply_free(struct tp_reply *);
+/* Close the serve session, if open. */
+void	tp_close(struct tp *);
 void	tp_free(struct tp *);
 
 #endif
