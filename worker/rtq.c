@@ -176,6 +176,23 @@ nap(int ms)
 	return got_int || got_hard;
 }
 
+/* The shell's directory for banners, with the home directory as ~. */
+static const char *
+show_dir(const struct worker *w, char *out, size_t len)
+{
+	const char	*home = getenv("HOME"), *d = w->sh.cwd;
+	size_t		 n;
+
+	if (*d == '\0')
+		d = ".";
+	if (home != NULL && (n = strlen(home)) > 1 &&
+	    strncmp(d, home, n) == 0 && (d[n] == '/' || d[n] == '\0'))
+		snprintf(out, len, "~%s", d + n);
+	else
+		snprintf(out, len, "%s", d);
+	return out;
+}
+
 static double
 now_sec(void)
 {
@@ -359,6 +376,7 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
     const char *init_text)
 {
 	double	 t0 = now_sec(), kill_at = 0;
+	char	 dir[4200];
 	int	 st, killed = 0;
 
 	if (init_line > 0)
@@ -366,7 +384,7 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 		    "$ %s\n", w->id, line, init_line, text);
 	else
 		printf("[rtq %ld] %s:%zu $ %s\n", w->id,
-		    w->sh.cwd[0] ? w->sh.cwd : ".", line, text);
+		    show_dir(w, dir, sizeof(dir)), line, text);
 	fflush(stdout);
 	if (shell_task_start(&w->sh, text, init_line, init_text) == -1)
 		return -1;
@@ -451,7 +469,7 @@ step(struct worker *w)
 {
 	struct tp_reply	 r;
 	struct shell_vars v;
-	char		 idw[32], posw[32], linew[32], stw[32];
+	char		 idw[32], posw[32], linew[32], stw[32], dir[4200];
 	const char	*words[6];
 	int		 n = 2, rv, st, exitst = 0;
 
@@ -503,8 +521,8 @@ step(struct worker *w)
 	}
 	if (r.n == 1 && r.init[0]) {
 		/* an init line, in the worker's own shell */
-		printf("[rtq %ld] %s:%zu #! %s\n", w->id, w->sh.cwd[0] ?
-		    w->sh.cwd : ".", r.line[0], r.text[0]);
+		printf("[rtq %ld] %s:%zu #! %s\n", w->id,
+		    show_dir(w, dir, sizeof(dir)), r.line[0], r.text[0]);
 		fflush(stdout);
 		st = shell_init(&w->sh, r.text[0], r.line[0], &v, &exitst);
 		if (st == -1) {

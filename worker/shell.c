@@ -57,6 +57,8 @@ shell_start(struct shell *sh, char *err, size_t errlen)
 	sh->in = sh->rep = -1;
 	if (prog == NULL || *prog == '\0')
 		prog = "bash";
+	if (getcwd(sh->cwd, sizeof(sh->cwd)) == NULL)
+		sh->cwd[0] = '\0';
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 		tmp = "/tmp";
 	if ((size_t)snprintf(sh->dir, sizeof(sh->dir), "%s/rtq-shell.XXXXXX",
