@@ -224,7 +224,9 @@ call(struct worker *w, const char *sub, const char *const *words, int n,
 		}
 		say("%s; retrying in %d s", err, delay);
 		tp_reply_free(r);
-		if (got_hard || (nap(delay * 1000) && got_hard))
+		/* jitter, so that workers refused together spread out */
+		if (got_hard || (nap(delay * 500 + (int)(random() % (delay *
+		    1000))) && got_hard))
 			return TP_RETRY;
 		if (delay < BACKOFF_MAX)
 			delay *= 2;
@@ -812,6 +814,7 @@ main(int argc, char *argv[])
 		usage_exit("empty task file name");
 
 	setup_signals();
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	memset(&w, 0, sizeof(w));
 	w.o = &o;
 	w.id = -1;

@@ -210,6 +210,8 @@ tp_init(struct tp *t, const char *host, const char *file, const char *self,
 	}
 	if (((e = getenv("RTQ_SSH_MUX")) == NULL || strcmp(e, "0") != 0) &&
 	    !user_has_mux(t) && mux_dir(dir, sizeof(dir)) == 0) {
+		t->mux_at = t->nssh;
+		t->mux_n = 6;
 		add_word(t, "-o");
 		add_word(t, "ControlMaster=auto");
 		add_word(t, "-o");
@@ -241,7 +243,7 @@ static int
 build(struct tp *t, const char *sub, const char *const *words, int nwords,
     char **argv, struct buf *cmd)
 {
-	int	 n = 0, i;
+	int	 n = 0, i, serve = strcmp(sub, "serve") == 0;
 
 	if (t->host == NULL) {
 		if (nwords + 4 > MAXARGS)
@@ -254,10 +256,22 @@ build(struct tp *t, const char *sub, const char *const *words, int nwords,
 		argv[n] = NULL;
 		return 0;
 	}
-	if (t->nssh + 4 > MAXARGS)
+	if (t->nssh + 6 > MAXARGS)
 		return -1;
-	for (i = 0; i < t->nssh; i++)
+	for (i = 0; i < t->nssh; i++) {
+		/*
+		 * A session lives as long as the worker: it gets a connection
+		 * of its own, since one shared connection takes only
+		 * MaxSessions (10) channels.
+		 */
+		if (serve && i >= t->mux_at && i < t->mux_at + t->mux_n)
+			continue;
 		argv[n++] = t->ssh[i];
+	}
+	if (serve) {
+		argv[n++] = "-S";
+		argv[n++] = "none";
+	}
 	argv[n++] = t->host;
 	buf_reset(cmd);
 	if (t->claim_is_cmd)
@@ -525,9 +539,13 @@ tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
 {
 	char		*argv[MAXARGS], where[512], last[512];
 	struct buf	 cmd = BUF_INIT;
+	const char	*e;
 	int		 st, rv;
 
 	memset(r, 0, sizeof(*r));
+	if (t->serve == 0 && (e = getenv("RTQ_NOSERVE")) != NULL &&
+	    strcmp(e, "1") == 0)
+		t->serve = -1;
 	if (t->serve >= 0 && strcmp(sub, "status") != 0) {
 		rv = session_call(t, sub, words, nwords, r, err, errlen);
 		if (rv != TP_SOFT || t->spid > 0)

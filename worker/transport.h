@@ -37,6 +37,7 @@ struct tp {
 	char		*file;		/* the task file, as the master sees it */
 	char		**ssh;		/* ssh command and its options */
 	int		 nssh;
+	int		 mux_at, mux_n;	/* our ControlMaster words in ssh[] */
 	char		*claim;		/* rtq-claim to run (local: a path) */
 	int		 claim_is_cmd;	/* remote: RTQ_CLAIM, used as given */
 	struct buf	 errout;	/* stderr of the last call */

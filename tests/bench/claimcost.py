@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Median cost of one claim (finish the previous task + claim the next) by
+rtq-claim on a task file of N lines, as one process per request and as
+requests over one serve session; and rtq-claim's peak memory.
+
+usage: claimcost.py RTQ_CLAIM FILE ROUNDS   (prints one line of figures)
+The environment (RTQ_NOSYNC) is passed on to rtq-claim."""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+claim, path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+
+def parse(out):
+    lines = out.split("\n")
+    head = lines[0].split(" ")
+    assert head[0] == "RTQ1" and head[1] == "work", out
+    item = lines[1].split(" ", 2)
+    return head[2], item[1], item[2]
+
+
+subprocess.run([claim, "reset", path], check=True, stdout=subprocess.DEVNULL)
+subprocess.run([claim, "register", path, "0", "bench"], check=True,
+               stdout=subprocess.DEVNULL)
+# one process per request
+times = []
+prev = []
+pos = "0"
+for _ in range(rounds):
+    t0 = time.perf_counter()
+    out = subprocess.run([claim, "next", path, "0", pos] + prev, check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    times.append(time.perf_counter() - t0)
+    pos, line, text = parse(out)
+    prev = ["task", line, "0", text]
+oneshot = statistics.median(times)
+
+# one serve session
+p = subprocess.Popen([claim, "serve", path], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, text=True, bufsize=1)
+p.stdin.write("hello 1\n")
+p.stdin.flush()
+assert p.stdout.readline().startswith("RTQ1 ok")
+times = []
+for _ in range(rounds):
+    req = "next 0 %s %s\n" % (pos, " ".join(prev))
+    t0 = time.perf_counter()
+    p.stdin.write(req)
+    p.stdin.flush()
+    out = p.stdout.readline() + p.stdout.readline()
+    times.append(time.perf_counter() - t0)
+    pos, line, text = parse(out)
+    prev = ["task", line, "0", text]
+with open("/proc/%d/status" % p.pid) as st:
+    rss = [int(l.split()[1]) for l in st if l.startswith("VmHWM")][0]
+p.stdin.close()
+p.wait()
+serve = statistics.median(times)
+size = os.path.getsize(path)
+print("%.3f %.3f %d %d" % (oneshot * 1e3, serve * 1e3, rss, size))
