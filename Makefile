@@ -34,14 +34,15 @@ SCC	 = $(MUSLCC)
 else
 SCC	 = $(CC)
 endif
-SFLAGS	 = $(WARN) $(OPT)
-SLDFLAGS = -static
+# small static binaries: size-optimized, unused sections dropped
+SFLAGS	 = $(WARN) -Os -g -ffunction-sections -fdata-sections
+SLDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none
 endif
 
 HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
 COMMON	 = buf taskfile patch claim proto shquote
-HELPER	 = rtq-claim tfio
+HELPER	 = rtq-claim tfio live
 WORKER	 = rtq shell transport
 UNIT	 = test_taskfile test_claim test_shquote test_patch
 

@@ -206,6 +206,78 @@ append_line(const struct tf_file *f, struct patch *p, const char *s,
 	return r;
 }
 
+static void
+add_status(struct buf *b, int status)
+{
+	if (status == 0)
+		buf_adds(b, "ok");
+	else if (status == CLAIM_LOST)
+		buf_adds(b, "lost");
+	else
+		buf_printf(b, "error%d", status);
+}
+
+/*
+ * The new content of running line s (item it) when it ends with status:
+ * " END) #ok", or uncommented and " END) #errorN" / "#lost"; released, the
+ * line as it was before the claim.  Returns 0 or -1 (memory).
+ */
+static int
+close_line(const struct tf_item *it, const char *s, size_t len, int status,
+    const char *now, struct buf *b)
+{
+	if (status == CLAIM_RELEASE) {
+		const char *last = ann_last(it);
+
+		buf_add(b, s + 1, (size_t)(last - s - 1));
+		if (last == it->ann)
+			b->len = tf_rstrip(b->s, b->len);
+	} else {
+		size_t skip = status == 0 ? 0 : 1;
+
+		buf_add(b, s + skip, tf_rstrip(s, len) - skip);
+		buf_printf(b, " %s) #", now);
+		add_status(b, status);
+	}
+	return b->s == NULL && buf_grow(b, 0) == -1 ? -1 : 0;
+}
+
+long
+claim_lost(const struct tf_file *f, const long *ids, size_t nids,
+    const char *now, struct patch *p, char *err, size_t errlen)
+{
+	struct tf_item	 it;
+	struct buf	 b = BUF_INIT;
+	size_t		 i, k, len;
+	const char	*s;
+	char		 e[8];
+	long		 n = 0;
+
+	for (i = 0; i < f->nline; i++) {
+		s = f->buf + f->off[i];
+		len = tf_linelen(f, i);
+		if (tf_classify(s, len, i + 1, &it, e, sizeof(e)) == -1 &&
+		    it.ann == NULL)
+			continue;
+		if (it.ann == NULL || !it.open || s[0] != '#')
+			continue;
+		for (k = 0; k < nids && ids[k] != it.worker; k++)
+			;
+		if (k == nids)
+			continue;
+		buf_reset(&b);
+		if (close_line(&it, s, len, CLAIM_LOST, now, &b) == -1 ||
+		    patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
+			buf_free(&b);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		n++;
+	}
+	buf_free(&b);
+	return n;
+}
+
 /*
  * Step 1: finish the reported item.  On success *ovr holds the new content
  * of line *ovr_i (0-based) when it changed.
@@ -270,26 +342,8 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 			if (!commented)
 				continue;
 			/* found the running line of W */
-			if (q->fin_status == CLAIM_RELEASE) {
-				const char *last = ann_last(&it);
-
-				buf_add(&b, s + 1, (size_t)(last - s - 1));
-				if (last == it.ann)
-					b.len = tf_rstrip(b.s, b.len);
-			} else {
-				size_t skip = q->fin_status == 0 ? 0 : 1;
-
-				buf_add(&b, s + skip, tf_rstrip(s, len) - skip);
-				buf_printf(&b, " %s) #", q->now);
-				if (q->fin_status == 0)
-					buf_adds(&b, "ok");
-				else if (q->fin_status == CLAIM_LOST)
-					buf_adds(&b, "lost");
-				else
-					buf_printf(&b, "error%d",
-					    q->fin_status);
-			}
-			if (b.s == NULL && buf_grow(&b, 0) == -1)
+			if (close_line(&it, s, len, q->fin_status, q->now, &b)
+			    == -1)
 				return -1;
 			if (patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
 				buf_free(&b);
@@ -307,12 +361,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 	buf_printf(&b, "#?line:%zu# ", q->fin_line);
 	buf_add(&b, q->fin_text, q->fin_textlen);
 	buf_printf(&b, " # worker %ld # ... %s) #", q->worker, q->now);
-	if (q->fin_status == 0)
-		buf_adds(&b, "ok");
-	else if (q->fin_status == CLAIM_LOST)
-		buf_adds(&b, "lost");
-	else
-		buf_printf(&b, "error%d", q->fin_status);
+	add_status(&b, q->fin_status);
 	if (b.s == NULL || append_line(f, p, b.s, b.len) == -1) {
 		buf_free(&b);
 		return -1;

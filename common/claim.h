@@ -107,6 +107,14 @@ long	claim_register(const struct tf_file *, long want, const char *name,
 long	claim_reset(const struct tf_file *, size_t k, int failed_only,
 	    struct patch *, char *err, size_t errlen);
 
+/*
+ * Release the running tasks of workers declared lost: each open annotation
+ * of a worker in ids is closed with "#lost" and the line uncommented, so
+ * another worker (not those) takes it.  Returns the number of lines, or -1.
+ */
+long	claim_lost(const struct tf_file *, const long *ids, size_t nids,
+	    const char *now, struct patch *, char *err, size_t errlen);
+
 /* Format a time stamp as the task file holds it: "MM-DD HH:MM:SS". */
 struct tm;
 void	claim_stamp(const struct tm *, char out[TF_TIMELEN + 1]);

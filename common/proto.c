@@ -24,7 +24,7 @@ proto_head(const char *line, struct proto_head *h)
 		{ "work ", PROTO_WORK }, { "wait ", PROTO_WAIT },
 		{ "none ", PROTO_NONE }, { "id ", PROTO_ID },
 		{ "ok", PROTO_OK }, { "locked", PROTO_LOCKED },
-		{ "error ", PROTO_ERROR }
+		{ "error ", PROTO_ERROR }, { "lost", PROTO_LOST }
 	};
 	const char	*p;
 	long		 v;

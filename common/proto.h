@@ -10,6 +10,8 @@
  *	RTQ1 id W		registered as worker W
  *	RTQ1 ok			done
  *	RTQ1 locked		the lock is held until stdin closes
+ *	RTQ1 lost		this worker was declared lost (its lease ran
+ *				out); its task went to others
  *	RTQ1 error CODE MESSAGE	failed; CODE is rtq-claim's exit status
  *
  * FIN says what became of the reported item: none, done, repeat (it had
@@ -27,7 +29,7 @@
 
 enum proto_kind {
 	PROTO_WORK, PROTO_WAIT, PROTO_NONE, PROTO_ID, PROTO_OK,
-	PROTO_LOCKED, PROTO_ERROR
+	PROTO_LOCKED, PROTO_ERROR, PROTO_LOST
 };
 
 struct proto_head {

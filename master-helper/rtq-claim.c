@@ -8,6 +8,8 @@
  *	rtq-claim reset FILE [K] [--failed]
  *	rtq-claim lock FILE
  *	rtq-claim status FILE
+ *	rtq-claim heartbeat FILE WORKER [LEASE]
+ *	rtq-claim bye FILE WORKER
  *	rtq-claim serve FILE
  *	rtq-claim version
  *
@@ -27,6 +29,7 @@
 #include "claim.h"
 #include "proto.h"
 #include "taskfile.h"
+#include "live.h"
 #include "tfio.h"
 #include "version.h"
 
@@ -40,6 +43,8 @@ static const char usage_text[] =
     "       rtq-claim reset FILE [K] [--failed]\n"
     "       rtq-claim lock FILE\n"
     "       rtq-claim status FILE\n"
+    "       rtq-claim heartbeat FILE WORKER [LEASE]\n"
+    "       rtq-claim bye FILE WORKER\n"
     "       rtq-claim serve FILE\n"
     "       rtq-claim version\n";
 
@@ -92,6 +97,8 @@ struct job {
 	/* next, finish */
 	struct claim_req	 req;
 	struct claim_reply	 rep;
+	int			 has_worker;	/* req.worker is set */
+	long			 lease;		/* heartbeat: seconds */
 	/* reset */
 	size_t			 k;
 	int			 failed_only;
@@ -128,7 +135,7 @@ job_reply(const struct job *j)
 		printf(PROTO_MAGIC " id %ld\n", j->id);
 		return;
 	}
-	if (strcmp(j->cmd, "reset") == 0 || strcmp(j->cmd, "finish") == 0) {
+	if (strcmp(j->cmd, "next") != 0) {
 		printf(PROTO_MAGIC " ok\n");
 		return;
 	}
@@ -142,41 +149,131 @@ job_reply(const struct job *j)
 		    r->task_text.s);
 }
 
-/* Lock, read, compute, commit (again while the file changes), reply. */
+typedef int (*compute_fn)(void *, const struct tf_file *, struct patch *,
+    char *, size_t);
+
+/*
+ * Compute a patch over the file as read and commit it; when the file
+ * changed meanwhile (an unlocked append, an editor), re-read and compute
+ * again.  Returns 0 or a TFIO_E* code with err.
+ */
+static int
+rewrite(struct tfio *t, compute_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct tf_file	 f;
+	struct patch	 p = PATCH_INIT;
+	int		 r, tries;
+
+	for (tries = 0; ; tries++) {
+		if (tf_split(&f, t->data.s, t->data.len, err, errlen) == -1) {
+			r = TFIO_EDATA;
+			break;
+		}
+		patch_reset(&p);
+		r = fn(ctx, &f, &p, err, errlen);
+		tf_free(&f);
+		if (r != 0)
+			break;
+		if ((r = tfio_commit(t, &p, err, errlen)) != -1)
+			break;
+		if (tries == REDO_MAX) {
+			snprintf(err, errlen, "%s: the file kept changing "
+			    "while being rewritten; nothing done", t->path);
+			r = TFIO_EIO;
+			break;
+		}
+		if ((r = tfio_reread(t, err, errlen)) != 0)
+			break;
+	}
+	patch_free(&p);
+	return r;
+}
+
+static int
+job_fn(void *ctx, const struct tf_file *f, struct patch *p, char *err,
+    size_t errlen)
+{
+	return job_run(ctx, f, p, err, errlen);
+}
+
+struct lost_ctx {
+	const long	*ids;
+	size_t		 n;
+	const char	*now;
+};
+
+static int
+lost_fn(void *ctx, const struct tf_file *f, struct patch *p, char *err,
+    size_t errlen)
+{
+	struct lost_ctx	*c = ctx;
+
+	return claim_lost(f, c->ids, c->n, c->now, p, err, errlen) == -1 ?
+	    TFIO_EDATA : 0;
+}
+
+/*
+ * Liveness, for a request of worker w: a worker declared lost is told so
+ * (and heard from again); otherwise note that we heard from it, and release
+ * the tasks of workers whose lease ran out.  Returns 0, 1 (reply "lost"),
+ * or a TFIO_E* code.
+ */
+static int
+liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
+{
+	struct live	 lv;
+	struct live_ent	*e;
+	struct lost_ctx	 c;
+	long		 ids[256];
+	long long	 now = (long long)time(NULL);
+	long		 w = j->req.worker;
+	int		 r = 0, bye = strcmp(j->cmd, "bye") == 0;
+
+	if (live_load(t->lockfd, &lv) == -1)
+		return 0;
+	if (!bye && (e = live_get(&lv, w)) != NULL && e->lost) {
+		e->lost = 0;
+		live_touch(&lv, w, now, j->lease);
+		live_save(t->lockfd, &lv);
+		live_free(&lv);
+		return 1;
+	}
+	if (bye)
+		live_drop(&lv, w);
+	else
+		live_touch(&lv, w, now, j->lease);
+	c.ids = ids;
+	c.now = j->req.now;
+	while ((c.n = live_expire(&lv, now, w, ids, 256)) > 0)
+		if ((r = rewrite(t, lost_fn, &c, err, errlen)) != 0)
+			break;
+	live_save(t->lockfd, &lv);
+	live_free(&lv);
+	return r;
+}
+
+/* Lock, check liveness, read, compute, commit (again if changed), reply. */
 static int
 transact(const char *path, struct job *j)
 {
 	struct tfio	 t;
-	struct tf_file	 f;
-	struct patch	 p = PATCH_INIT;
 	char		 err[1024], msg[1200];
-	int		 r, tries;
+	int		 r;
 
 	if ((r = tfio_open(&t, path, err, sizeof(err))) != 0)
 		goto out;
-	for (tries = 0; ; tries++) {
-		if (tf_split(&f, t.data.s, t.data.len, err, sizeof(err))
-		    == -1) {
-			r = TFIO_EDATA;
-			goto out;
+	if (j->has_worker) {
+		if ((r = liveness(&t, j, err, sizeof(err))) == 1) {
+			printf(PROTO_MAGIC " lost\n");
+			r = 0;
+			goto done;
 		}
-		patch_reset(&p);
-		r = job_run(j, &f, &p, err, sizeof(err));
-		tf_free(&f);
 		if (r != 0)
 			goto out;
-		if ((r = tfio_commit(&t, &p, err, sizeof(err))) != -1)
-			break;
-		if (tries == REDO_MAX) {
-			snprintf(err, sizeof(err), "%s: the file kept "
-			    "changing while being rewritten; nothing done",
-			    t.path);
-			r = TFIO_EIO;
-			break;
-		}
-		if ((r = tfio_reread(&t, err, sizeof(err))) != 0)
-			goto out;
 	}
+	if (strcmp(j->cmd, "heartbeat") == 0 || strcmp(j->cmd, "bye") == 0)
+		goto out;
+	r = rewrite(&t, job_fn, j, err, sizeof(err));
 out:
 	if (r == 0)
 		job_reply(j);
@@ -185,7 +282,7 @@ out:
 		fail(r, msg);
 	} else
 		fail(r, err);
-	patch_free(&p);
+done:
 	tfio_close(&t);
 	return r;
 }
@@ -310,6 +407,7 @@ job_parse(struct job *j, const char *cmd, int argc, char **argv,
 		*msg = "WORKER must be a number from 0 to 999999999";
 		if (parse_num(argv[0], &j->req.worker) == -1)
 			return -1;
+		j->has_worker = 1;
 		if (fin) {
 			j->req.no_claim = 1;
 			i = 1;
@@ -323,6 +421,17 @@ job_parse(struct job *j, const char *cmd, int argc, char **argv,
 		*msg = "the reported item must be init|task, a line number, "
 		    "a status (0-255, release, lost) and one line of text";
 		return argc > i && parse_item(&j->req, argv + i) == -1 ? -1 : 0;
+	}
+	if (strcmp(cmd, "heartbeat") == 0 || strcmp(cmd, "bye") == 0) {
+		*msg = "heartbeat: expected WORKER [LEASE]; bye: WORKER";
+		if (argc < 1 || argc > (cmd[0] == 'h' ? 2 : 1) ||
+		    parse_num(argv[0], &j->req.worker) == -1)
+			return -1;
+		j->has_worker = 1;
+		if (argc == 2 && (parse_num(argv[1], &j->lease) == -1 ||
+		    j->lease == 0))
+			return -1;
+		return 0;
 	}
 	if (strcmp(cmd, "reset") == 0) {
 		*msg = "reset: K must be a line number";
@@ -351,7 +460,7 @@ cmd_serve(const char *path)
 {
 	static const struct { const char *cmd; int maxw; } reqs[] = {
 		{ "register", 2 }, { "next", 6 }, { "finish", 5 },
-		{ "reset", 2 }
+		{ "reset", 2 }, { "heartbeat", 2 }, { "bye", 1 }
 	};
 	char		*line = NULL, *words[8], *p, now[TF_TIMELEN + 1];
 	const char	*msg;

@@ -4,6 +4,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,18 @@ tfio_expand(const char *path, char *err, size_t errlen)
 	return b.s;
 }
 
+/* Forget a mapped snapshot of the file. */
+static void
+unmap(struct tfio *t)
+{
+	if (t->map == NULL)
+		return;
+	munmap(t->map, t->maplen);
+	t->map = NULL;
+	t->data.s = NULL;
+	t->data.len = t->data.cap = 0;
+}
+
 static int
 read_all(struct tfio *t, char *err, size_t errlen)
 {
@@ -99,6 +113,18 @@ read_all(struct tfio *t, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a regular file", t->path);
 		return TFIO_EFILE;
 	}
+	unmap(t);
+	if (t->st.st_size > 0 && (uintmax_t)t->st.st_size < SIZE_MAX / 2 &&
+	    (t->map = mmap(NULL, (size_t)t->st.st_size, PROT_READ, MAP_SHARED,
+	    t->fd, 0)) != MAP_FAILED) {
+		/* the snapshot is st_size bytes; a later append is seen by
+		 * the stat before the rename, and the work redone */
+		t->maplen = (size_t)t->st.st_size;
+		t->data.s = t->map;
+		t->data.len = t->maplen;
+		return 0;
+	}
+	t->map = NULL;
 	buf_reset(&t->data);
 	if (buf_grow(&t->data, (size_t)t->st.st_size + 1) == -1) {
 		snprintf(err, errlen, "%s: out of memory reading %lld bytes",
@@ -389,6 +415,7 @@ tfio_close(struct tfio *t)
 		close(t->lockfd);
 	free(t->path);
 	free(t->lockpath);
+	unmap(t);
 	buf_free(&t->data);
 	t->fd = t->lockfd = -1;
 	t->path = t->lockpath = NULL;

@@ -34,7 +34,9 @@ struct tfio {
 	int		 lockfd;
 	int		 fd;		/* the task file, read-only */
 	struct stat	 st;		/* of fd, when read */
-	struct buf	 data;		/* its content */
+	struct buf	 data;		/* its content (data.s may be map) */
+	void		*map;		/* the file, mapped read-only */
+	size_t		 maplen;
 	int		 nosync;	/* skip fsync (RTQ_NOSYNC=1) */
 };
 

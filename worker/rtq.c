@@ -42,6 +42,7 @@
 
 #define GRACE_MS	5000	/* TERM to KILL, when a task is stopped */
 #define BACKOFF_MAX	60
+#define RUN_LOST	(-10)	/* run_task: we were declared lost */
 #define CLAIM_RELEASE_WORD	(-1)	/* prev_status: give the task back */
 
 struct opts {
@@ -50,6 +51,7 @@ struct opts {
 	long		 id;
 	int		 xdone;
 	double		 poll;
+	long		 lease;
 	int		 lock, reset, failed, status;
 	long		 reset_k;
 };
@@ -77,6 +79,7 @@ static const struct option longopts[] = {
 	{ "failed", no_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "id", required_argument, NULL, 'i' },
+	{ "lease", required_argument, NULL, 'E' },
 	{ "lock", no_argument, NULL, 'L' },
 	{ "master", required_argument, NULL, 'm' },
 	{ "name", required_argument, NULL, 'n' },
@@ -96,6 +99,8 @@ static const char usage_text[] =
 "  -i, --id ID           worker id to register with\n"
 "  -x, --exit-when-done  exit 0 when nothing is left this worker could run\n"
 "      --poll SECONDS    wait between polls when nothing is claimable (3)\n"
+"      --lease SECONDS   declared lost when not heard from this long (120);\n"
+"                        heartbeats go every SECONDS/4 while a task runs\n"
 "      --lock            hold the task file's lock until Ctrl-C\n"
 "      --reset [K]       reset the file (from line K on)\n"
 "      --failed          with --reset: only failed and lost tasks\n"
@@ -358,6 +363,54 @@ report_prev(struct worker *w)
 	tp_reply_free(&r);
 }
 
+/*
+ * Tell the master we are alive (and our lease).  Returns 1 when it says we
+ * were declared lost, 0 otherwise (a failed heartbeat is tried again at
+ * the next one, never waited for).
+ */
+static int
+heartbeat(struct worker *w)
+{
+	struct tp_reply	 r;
+	char		 idw[32], leasew[32], err[1024];
+	const char	*words[2];
+	int		 lost = 0;
+
+	snprintf(idw, sizeof(idw), "%ld", w->id);
+	snprintf(leasew, sizeof(leasew), "%ld", w->o->lease);
+	words[0] = idw;
+	words[1] = leasew;
+	if (tp_call(&w->tp, "heartbeat", words, 2, &r, err, sizeof(err)) ==
+	    TP_OK)
+		lost = r.h.kind == PROTO_LOST;
+	tp_reply_free(&r);
+	return lost;
+}
+
+/* Leaving: the master forgets our lease. */
+static void
+goodbye(struct worker *w)
+{
+	struct tp_reply	 r;
+	char		 idw[32], err[1024];
+	const char	*words[1];
+
+	if (w->id < 0)
+		return;
+	snprintf(idw, sizeof(idw), "%ld", w->id);
+	words[0] = idw;
+	tp_call(&w->tp, "bye", words, 1, &r, err, sizeof(err));
+	tp_reply_free(&r);
+}
+
+static void
+say_lost(struct worker *w)
+{
+	say("the master declared worker %ld lost (not heard from for more "
+	    "than %ld s): its task went to another worker", w->id,
+	    w->o->lease);
+}
+
 static int
 export_env(struct worker *w)
 {
@@ -377,9 +430,12 @@ static int
 run_task(struct worker *w, size_t line, const char *text, size_t init_line,
     const char *init_text)
 {
-	double	 t0 = now_sec(), kill_at = 0;
+	double	 t0 = now_sec(), kill_at = 0, beat_every, beat_at;
 	char	 dir[4200];
-	int	 st, killed = 0;
+	int	 st, killed = 0, lost = 0;
+
+	beat_every = w->o->lease / 4.0;
+	beat_at = t0 + beat_every;
 
 	if (init_line > 0)
 		printf("[rtq %ld] line %zu (in the environment of line %zu) "
@@ -400,8 +456,22 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 			killed = 1;
 			kill_at = now_sec() + GRACE_MS / 1000.0;
 		}
+		if (!killed && !lost && now_sec() >= beat_at) {
+			if (heartbeat(w)) {
+				say_lost(w);
+				say("stopping the task on line %zu", line);
+				lost = 1;
+				shell_task_kill(&w->sh, SIGTERM);
+				shell_task_kill(&w->sh, SIGCONT);
+				killed = 1;
+				kill_at = now_sec() + GRACE_MS / 1000.0;
+			}
+			beat_at = now_sec() + beat_every;
+		}
 		if (killed)
 			timeout = (int)((kill_at - now_sec()) * 1000);
+		else
+			timeout = (int)((beat_at - now_sec()) * 1000) + 1;
 		if (killed && timeout <= 0) {
 			shell_task_kill(&w->sh, SIGKILL);
 			timeout = -1;
@@ -420,6 +490,8 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 			continue;
 		break;
 	}
+	if (lost && st >= 0)
+		return RUN_LOST;
 	if (st >= 0 && st < 256)
 		printf("[rtq %ld] line %zu: %s%.0d after %.1fs\n", w->id, line,
 		    st == 0 ? "ok" : "failed, status ", st,
@@ -449,6 +521,7 @@ switch_file(struct worker *w, const char *target, const char *newid)
 		free(file);
 		file = abs;
 	}
+	goodbye(w);
 	tp_free(&w->tp);
 	rv = tp_init(&w->tp, host, file, progname, err, sizeof(err));
 	free(host);
@@ -460,6 +533,7 @@ switch_file(struct worker *w, const char *target, const char *newid)
 	tp_where(&w->tp, w->where, sizeof(w->where));
 	if (do_register(w, id) == -1)
 		return -1;
+	heartbeat(w);
 	printf("[rtq %ld] now worker %ld of %s\n", w->id, w->id, w->where);
 	fflush(stdout);
 	return export_env(w);
@@ -499,6 +573,12 @@ step(struct worker *w)
 		    stop_code() : 0) : -1;
 	}
 	w->has_prev = 0;
+	if (r.h.kind == PROTO_LOST) {
+		/* our last result was not taken: the task ran elsewhere */
+		say_lost(w);
+		tp_reply_free(&r);
+		return -1;
+	}
 	if (strcmp(r.h.fin, "orphan") == 0)
 		say("line %zu was gone from %s when its result came; an "
 		    "orphan report records it at the end", w->prev_line,
@@ -560,6 +640,10 @@ step(struct worker *w)
 		char	*init_text = r.n == 2 ? r.text[0] : NULL;
 
 		st = run_task(w, r.line[k], r.text[k], init_line, init_text);
+		if (st == RUN_LOST) {
+			tp_reply_free(&r);
+			return got_hard ? stop_code() : got_int ? 0 : -1;
+		}
 		if (st == -1) {
 			say("the shell died while running line %zu",
 			    r.line[k]);
@@ -728,9 +812,16 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	o.id = -1;
 	o.poll = 3;
+	o.lease = 120;
 	while ((c = getopt_long(argc, argv, "hi:m:n:x", longopts, NULL))
 	    != -1) {
 		switch (c) {
+		case 'E':
+			if (tf_parse_id(optarg, strlen(optarg), &o.lease) ==
+			    -1 || o.lease < 4 || o.lease > 8640000)
+				usage_exit("--lease: expected seconds, from 4 "
+				    "to 8640000");
+			break;
 		case 'F':
 			o.failed = 1;
 			break;
@@ -835,6 +926,7 @@ main(int argc, char *argv[])
 
 	if (do_register(&w, o.id) == -1)
 		return 1;
+	heartbeat(&w);
 	if (shell_start(&w.sh, err, sizeof(err)) == -1) {
 		say("%s", err);
 		return 1;
@@ -848,6 +940,7 @@ main(int argc, char *argv[])
 	fflush(stdout);
 	while ((rv = step(&w)) == -1)
 		;
+	goodbye(&w);
 	shell_stop(&w.sh);
 	free(w.prev_text);
 	tp_free(&w.tp);

@@ -1,0 +1,54 @@
+/*
+ * live: when rtq-claim last heard from each worker (SPEC 5, liveness).
+ *
+ * Kept in the content of the lock file "<taskfile>.lock", which runtask.sh
+ * only flocks and never reads, as lines "W SEEN LEASE [lost]": worker id,
+ * the master's clock (seconds since the epoch) when it last made a
+ * request, and its lease in seconds.  Read and written only under the
+ * lock.  A worker not heard from for longer than its lease is declared
+ * lost: its running tasks are released as "#lost" for others.  Workers that
+ * never appear here (runtask.sh's) are never declared lost.  A damaged
+ * line is skipped, so the worst a crash mid-write can do is forget when a
+ * worker was last heard from.
+ */
+#ifndef RTQ_LIVE_H
+#define RTQ_LIVE_H
+
+#include <stddef.h>
+
+#define LIVE_LEASE	120	/* seconds, when a worker did not say */
+
+struct live_ent {
+	long		 w;
+	long long	 seen;
+	long		 lease;
+	int		 lost;
+};
+
+struct live {
+	struct live_ent	*e;
+	size_t		 n, cap;
+};
+
+/* Read the table from fd (the lock file).  Returns 0 or -1 (memory). */
+int	live_load(int fd, struct live *);
+/* Write the table back to fd.  Returns 0 or -1. */
+int	live_save(int fd, const struct live *);
+/* The entry of worker w, or NULL. */
+struct live_ent *live_get(struct live *, long w);
+/*
+ * Record a request of w at now; lease > 0 sets its lease.  Returns the
+ * entry (its lost flag as it was: the caller clears it), or NULL (memory).
+ */
+struct live_ent *live_touch(struct live *, long w, long long now, long lease);
+/*
+ * Mark lost every worker other than except whose lease ran out; their ids
+ * go to out (at most max).  Returns how many.
+ */
+size_t	live_expire(struct live *, long long now, long except, long *out,
+	    size_t max);
+/* Forget worker w (it said goodbye). */
+void	live_drop(struct live *, long w);
+void	live_free(struct live *);
+
+#endif
