@@ -230,8 +230,6 @@ close_line(const struct tf_item *it, const char *s, size_t len, int status,
 		const char *last = ann_last(it);
 
 		buf_add(b, s + 1, (size_t)(last - s - 1));
-		if (last == it->ann)
-			b->len = tf_rstrip(b->s, b->len);
 	} else {
 		size_t skip = status == 0 ? 0 : 1;
 
@@ -384,7 +382,7 @@ give_task(const struct claim_req *q, struct claim_reply *r,
 
 	r->answer = CLAIM_WORK;
 	r->task_line = i + 1;
-	if (buf_add(&r->task_text, it->text, tf_rstrip(it->text, it->textlen))
+	if (buf_add(&r->task_text, it->text, it->textlen)
 	    == -1)
 		return -1;
 	if (i + 1 >= q->pos) {
@@ -460,7 +458,7 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 			    !tf_tried_by(&it, q->worker)) {
 				if (!gs_blocked(&gs, &it) && i != released) {
 					buf_adds(&b, "#");
-					buf_add(&b, s, tf_rstrip(s, len));
+					buf_add(&b, s, len);
 					buf_printf(&b, " # worker %ld # (%s ...",
 					    q->worker, q->now);
 					if (b.s == NULL || patch_replace(p,
@@ -469,8 +467,8 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 						goto nomem;
 					/* the text as the claimed line has it */
 					it.text = b.s + 1;
-					it.textlen = tf_rstrip(s, it.ann ?
-					    (size_t)(it.ann - s) : len);
+					it.textlen = it.ann ?
+					    (size_t)(it.ann - s) : len;
 					if (give_task(q, r, &it, i, cur_init,
 					    f, &ovr, ovr_i) == -1)
 						goto nomem;
@@ -595,7 +593,7 @@ claim_reset(const struct tf_file *f, size_t k, int failed_only,
 			continue;
 		}
 		if (patch_replace(p, f->off[i], len, it.text,
-		    tf_rstrip(it.text, it.textlen)) == -1)
+		    it.textlen) == -1)
 			goto nomem;
 	}
 	return n;

@@ -73,6 +73,7 @@ struct worker {
 static volatile sig_atomic_t got_int, got_hard, hard_sig;
 static int selfpipe[2] = { -1, -1 };
 static const char *progname = "rtq";
+static const char *self;		/* argv[0]: rtq-claim may be beside it */
 
 static const struct option longopts[] = {
 	{ "exit-when-done", no_argument, NULL, 'x' },
@@ -523,7 +524,7 @@ switch_file(struct worker *w, const char *target, const char *newid)
 	}
 	goodbye(w);
 	tp_free(&w->tp);
-	rv = tp_init(&w->tp, host, file, progname, err, sizeof(err));
+	rv = tp_init(&w->tp, host, file, self, err, sizeof(err));
 	free(host);
 	free(file);
 	if (rv == -1) {
@@ -809,6 +810,7 @@ main(int argc, char *argv[])
 	long		 v;
 
 	progname = "rtq";
+	self = argv[0];
 	memset(&o, 0, sizeof(o));
 	o.id = -1;
 	o.poll = 3;
