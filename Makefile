@@ -5,6 +5,7 @@
 #   make check SANITIZE=1  the same with ASan+UBSan, in build-san/
 #   make bench           print speed and memory figures
 #   make demo            run the example queue with three local workers
+#   make fuzz            libFuzzer over the claim engine (FUZZ_TIME=60 s)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -87,6 +88,23 @@ $(O)/tests/%: tests/unit/%.c $(H_COMMON) $(H_HELPER) tests/unit/*.h
 	$(CC) $(HFLAGS) $(INC) $(CHECK_CFLAGS) -o $@ $< $(H_COMMON) \
 	    $(H_HELPER) $(CHECK_LIBS)
 
+$(O)/tests/fuzz_replay: tests/fuzz/fuzz_claim.c tests/fuzz/replay.c $(H_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(HFLAGS) $(INC) -o $@ tests/fuzz/fuzz_claim.c tests/fuzz/replay.c \
+	    $(H_COMMON)
+
+# libFuzzer (clang) over the claim engine: make fuzz FUZZ_TIME=600
+FUZZ_TIME ?= 60
+CLANG	?= clang
+fuzz:
+	@mkdir -p build/fuzz/corpus
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(INC) \
+	    -o build/fuzz/fuzz_claim tests/fuzz/fuzz_claim.c \
+	    $(COMMON:%=common/%.c)
+	build/fuzz/fuzz_claim -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus tests/fuzz/corpus
+
 deps:
 	@bash tests/deps.sh
 
@@ -94,7 +112,10 @@ check: deps
 	$(MAKE) --no-print-directory all unit-bins
 	@bash tests/run.sh $(O) $(UNIT)
 
-unit-bins: $(UNIT:%=$(O)/tests/%)
+unit-bins: $(UNIT:%=$(O)/tests/%) $(O)/tests/fuzz_replay
+
+# keep the test objects between links
+.SECONDARY:
 
 bench: all
 	@bash tests/bench.sh $(O)
@@ -113,4 +134,4 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all check deps unit-bins bench demo install clean
+.PHONY: all check deps unit-bins bench demo fuzz install clean

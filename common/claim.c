@@ -573,8 +573,12 @@ claim_reset(const struct tf_file *f, size_t k, int failed_only,
 	for (i = k > 0 ? k - 1 : 0; i < f->nline; i++) {
 		s = f->buf + f->off[i];
 		len = tf_linelen(f, i);
-		if (tf_classify(s, len, i + 1, &it, err, errlen) == -1 &&
-		    it.ann == NULL)
+		/*
+		 * A whole-file reset drops every "#LASTWORKER N" line: one
+		 * below line 1 would become the header once lines above it go.
+		 */
+		if (tf_classify(s, len, k <= 1 ? 1 : i + 1, &it, err, errlen)
+		    == -1 && it.ann == NULL)
 			continue;
 		drop = 0;
 		if (failed_only) {

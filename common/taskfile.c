@@ -235,7 +235,7 @@ ann_find(const char *s, size_t len)
 		if (q > p + ANN_MARKLEN && end - q >= 4 &&
 		    memcmp(q, " # (", 4) == 0)
 			return p;
-		p += ANN_MARKLEN;
+		p++;		/* marks may overlap: " # worker # worker 1" */
 	}
 	return NULL;
 }
@@ -289,17 +289,71 @@ tf_status_ok(const char *status, size_t len)
 static int
 tags_check(const struct tf_item *it, int *init, char *err, size_t errlen)
 {
-	const char	*p = it->tags, *end = it->tags + it->tagslen;
+	const char	*p = it->tags, *end;
 	struct tf_tag	 t;
 	int		 r;
 
 	*init = 0;
 	if (p == NULL)
 		return 0;
+	end = p + it->tagslen;
 	while ((r = tf_tag_next(&p, end, &t, err, errlen)) == 1)
 		if (t.kind == TF_TAG_INIT)
 			*init = 1;
 	return r;
+}
+
+/* The header or a registration: sets it->kind. */
+static int
+special_comment(const char *s, size_t len, size_t lineno, struct tf_item *it)
+{
+	const char	*p, *end = s + len;
+
+	if (lineno == 1 && len > 12 && memcmp(s, "#LASTWORKER ", 12) == 0) {
+		p = s + 12;
+		if (len == 14 && memcmp(p, "-1", 2) == 0)
+			it->kind = TF_HEADER;
+		else if (tf_parse_id(p, (size_t)(end - p), &it->id) == 0)
+			it->kind = TF_HEADER;
+		return 1;
+	}
+	if (len > 9 && memcmp(s, "# worker ", 9) == 0) {
+		for (p = s + 9; p < end && is_digit(*p); p++)
+			;
+		if (p < end && *p == ':' &&
+		    tf_parse_id(s + 9, (size_t)(p - s - 9), &it->id) == 0)
+			it->kind = TF_REGISTRATION;
+		return 1;
+	}
+	return 0;
+}
+
+/* "#?line:N# ...": what rtq-claim appends; never a claimed task. */
+static int
+is_orphan(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len < 10 || memcmp(s, "#?line:", 7) != 0)
+		return 0;
+	const char	*p, *q, *last = NULL, *end = s + len;
+
+	for (i = 7; i < len && is_digit(s[i]); i++)
+		;
+	if (i == 7 || i + 1 >= len || s[i] != '#' || s[i + 1] != ' ')
+		return 0;
+	/*
+	 * It ends in " # worker W # ... END) #STATUS"; a claimed task that
+	 * happens to start with "?line:N# " ends in " # worker W # (START".
+	 */
+	for (p = s; (p = mem_find(p, (size_t)(end - p), ANN_MARK,
+	    ANN_MARKLEN)) != NULL; p++)
+		last = p;
+	if (last == NULL)
+		return 0;
+	for (q = last + ANN_MARKLEN; q < end && is_digit(*q); q++)
+		;
+	return end - q >= 6 && memcmp(q, " # ...", 6) == 0;
 }
 
 int
@@ -326,31 +380,26 @@ tf_classify(const char *s, size_t len, size_t lineno, struct tf_item *it,
 	if (s[i] == '#' && i > 0)
 		return 0;
 	if (s[0] == '#') {
-		if (lineno == 1 && len > 12 && memcmp(s, "#LASTWORKER ", 12)
-		    == 0) {
-			p = s + 12;
-			if (*p == '-' && len == 14 && p[1] == '1') {
-				it->kind = TF_HEADER;
-			} else if (tf_parse_id(p, (size_t)(end - p), &it->id)
-			    == 0)
-				it->kind = TF_HEADER;
-			return 0;
-		}
-		if (len > 9 && memcmp(s, "# worker ", 9) == 0) {
-			for (p = s + 9; p < end && is_digit(*p); p++)
-				;
-			if (p < end && *p == ':' &&
-			    tf_parse_id(s + 9, (size_t)(p - s - 9), &it->id) == 0)
-				it->kind = TF_REGISTRATION;
-			return 0;
-		}
-		if (len > 7 && memcmp(s, "#?line:", 7) == 0) {
+		/*
+		 * An orphan report may quote any text; then a claimed task:
+		 * "LASTWORKER 1" or " worker 3: x" are tasks too, once
+		 * commented out.
+		 */
+		if (is_orphan(s, len)) {
 			it->kind = TF_ORPHAN;
 			return 0;
 		}
+		if (ann_find(s + 1, len - 1) == NULL &&
+		    special_comment(s, len, lineno, it))
+			return 0;
 		s++;
 		len--;
 		commented = 1;
+		/* a claimed task never starts with '#' (that was a comment) */
+		for (i = 0; i < len && is_space(s[i]); i++)
+			;
+		if (i == len || s[i] == '#')
+			return 0;
 	}
 	it->text = s;
 	it->textlen = len;
@@ -418,6 +467,8 @@ tf_tried_by(const struct tf_item *it, long w)
 	const char	*p = it->ann;
 	struct tf_ann	 a;
 
+	if (p == NULL)
+		return 0;
 	while (tf_ann_next(&p, it->ann + it->annlen, &a) == 1)
 		if (a.worker == w && !a.open &&
 		    !tf_status_ok(a.status, a.statuslen))

@@ -39,8 +39,9 @@ live_load(int fd, struct live *l)
 		if ((nl = strchr(p, '\n')) == NULL)
 			break;		/* a torn last line: skip it */
 		*nl = '\0';
-		k = sscanf(p, "%ld %lld %ld %7s", &e.w, &e.seen, &e.lease, flag);
-		if (k < 3 || e.w < 0 || e.lease <= 0)
+		k = sscanf(p, "%ld %lld %ld %lld %7s", &e.w, &e.seen, &e.lease,
+		    &e.seq, flag);
+		if (k < 4 || e.w < 0 || e.lease <= 0)
 			continue;
 		e.lost = strcmp(flag, "lost") == 0;
 		if (live_touch(l, e.w, e.seen, e.lease) == NULL) {
@@ -48,6 +49,7 @@ live_load(int fd, struct live *l)
 			return -1;
 		}
 		live_get(l, e.w)->lost = e.lost;
+		live_get(l, e.w)->seq = e.seq;
 	}
 	buf_free(&b);
 	return 0;
@@ -62,8 +64,9 @@ live_save(int fd, const struct live *l)
 
 	buf_adds(&b, LIVE_HEAD);
 	for (i = 0; i < l->n; i++)
-		buf_printf(&b, "%ld %lld %ld%s\n", l->e[i].w, l->e[i].seen,
-		    l->e[i].lease, l->e[i].lost ? " lost" : "");
+		buf_printf(&b, "%ld %lld %ld %lld%s\n", l->e[i].w,
+		    l->e[i].seen, l->e[i].lease, l->e[i].seq,
+		    l->e[i].lost ? " lost" : "");
 	if (b.s != NULL && pwrite(fd, b.s, b.len, 0) == (ssize_t)b.len &&
 	    ftruncate(fd, (off_t)b.len) == 0)
 		r = 0;
@@ -99,6 +102,7 @@ live_touch(struct live *l, long w, long long now, long lease)
 		e = &l->e[l->n++];
 		e->w = w;
 		e->lease = LIVE_LEASE;
+		e->seq = -1;
 		e->lost = 0;
 	}
 	e->seen = now;

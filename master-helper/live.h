@@ -2,9 +2,11 @@
  * live: when rtq-claim last heard from each worker (SPEC 5, liveness).
  *
  * Kept in the content of the lock file "<taskfile>.lock", which runtask.sh
- * only flocks and never reads, as lines "W SEEN LEASE [lost]": worker id,
- * the master's clock (seconds since the epoch) when it last made a
- * request, and its lease in seconds.  Read and written only under the
+ * only flocks and never reads, as lines "W SEEN LEASE SEQ [lost]": worker
+ * id, the master's clock (seconds since the epoch) when it last made a
+ * request, its lease in seconds, and the sequence number of its last
+ * request (a request that comes again with the same number is a retry
+ * whose reply was lost: it is not applied twice).  Read and written only under the
  * lock.  A worker not heard from for longer than its lease is declared
  * lost: its running tasks are released as "#lost" for others.  Workers that
  * never appear here (runtask.sh's) are never declared lost.  A damaged
@@ -22,6 +24,7 @@ struct live_ent {
 	long		 w;
 	long long	 seen;
 	long		 lease;
+	long long	 seq;		/* of its last request; -1: none */
 	int		 lost;
 };
 

@@ -98,6 +98,8 @@ struct job {
 	struct claim_req	 req;
 	struct claim_reply	 rep;
 	int			 has_worker;	/* req.worker is set */
+	long long		 seq;		/* WORKER/SEQ; -1: none */
+	int			 retry;		/* seq seen before */
 	long			 lease;		/* heartbeat: seconds */
 	/* reset */
 	size_t			 k;
@@ -229,25 +231,34 @@ liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 	long		 w = j->req.worker;
 	int		 r = 0, bye = strcmp(j->cmd, "bye") == 0;
 
-	if (live_load(t->lockfd, &lv) == -1)
+	int		 fd = t->reallockfd != -1 ? t->reallockfd : t->lockfd;
+
+	if (live_load(fd, &lv) == -1)
 		return 0;
 	if (!bye && (e = live_get(&lv, w)) != NULL && e->lost) {
 		e->lost = 0;
 		live_touch(&lv, w, now, j->lease);
-		live_save(t->lockfd, &lv);
+		live_save(fd, &lv);
 		live_free(&lv);
 		return 1;
 	}
 	if (bye)
 		live_drop(&lv, w);
-	else
-		live_touch(&lv, w, now, j->lease);
+	else if ((e = live_touch(&lv, w, now, j->lease)) != NULL &&
+	    j->seq >= 0) {
+		/* the same request again: its reply was lost on the way */
+		if (e->seq == j->seq) {
+			j->req.fin_line = 0;
+			j->retry = 1;
+		}
+		e->seq = j->seq;
+	}
 	c.ids = ids;
 	c.now = j->req.now;
 	while ((c.n = live_expire(&lv, now, w, ids, 256)) > 0)
 		if ((r = rewrite(t, lost_fn, &c, err, errlen)) != 0)
 			break;
-	live_save(t->lockfd, &lv);
+	live_save(fd, &lv);
 	live_free(&lv);
 	return r;
 }
@@ -372,6 +383,23 @@ cmd_status(const char *path)
 	return 0;
 }
 
+/* "W" or "W/SEQ": a worker id and the request's sequence number. */
+static int
+parse_worker(const char *s, long *w, long long *seq)
+{
+	const char	*slash = strchr(s, '/');
+	char		*end;
+
+	*seq = -1;
+	if (slash == NULL)
+		return parse_num(s, w);
+	if (tf_parse_id(s, (size_t)(slash - s), w) == -1 ||
+	    slash[1] < '0' || slash[1] > '9')
+		return -1;
+	*seq = strtoll(slash + 1, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
 /*
  * Fill j from the words of a request (after "SUBCOMMAND FILE").  Returns 0,
  * or -1 with a usage message in *msg.
@@ -385,6 +413,7 @@ job_parse(struct job *j, const char *cmd, int argc, char **argv,
 
 	j->cmd = cmd;
 	j->want = -1;
+	j->seq = -1;
 	if (strcmp(cmd, "register") == 0) {
 		*msg = "register: ID must be a number from 0 to 999999999";
 		if (argc > 2)
@@ -404,8 +433,9 @@ job_parse(struct job *j, const char *cmd, int argc, char **argv,
 		    "STATUS TEXT]";
 		if ((fin && argc != 5) || (!fin && argc != 2 && argc != 6))
 			return -1;
-		*msg = "WORKER must be a number from 0 to 999999999";
-		if (parse_num(argv[0], &j->req.worker) == -1)
+		*msg = "WORKER must be a number from 0 to 999999999, "
+		    "optionally followed by /SEQ";
+		if (parse_worker(argv[0], &j->req.worker, &j->seq) == -1)
 			return -1;
 		j->has_worker = 1;
 		if (fin) {

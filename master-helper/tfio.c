@@ -4,7 +4,6 @@
  */
 #define _DEFAULT_SOURCE
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -84,18 +83,6 @@ tfio_expand(const char *path, char *err, size_t errlen)
 	return b.s;
 }
 
-/* Forget a mapped snapshot of the file. */
-static void
-unmap(struct tfio *t)
-{
-	if (t->map == NULL)
-		return;
-	munmap(t->map, t->maplen);
-	t->map = NULL;
-	t->data.s = NULL;
-	t->data.len = t->data.cap = 0;
-}
-
 static int
 read_all(struct tfio *t, char *err, size_t errlen)
 {
@@ -113,18 +100,11 @@ read_all(struct tfio *t, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a regular file", t->path);
 		return TFIO_EFILE;
 	}
-	unmap(t);
-	if (t->st.st_size > 0 && (uintmax_t)t->st.st_size < SIZE_MAX / 2 &&
-	    (t->map = mmap(NULL, (size_t)t->st.st_size, PROT_READ, MAP_SHARED,
-	    t->fd, 0)) != MAP_FAILED) {
-		/* the snapshot is st_size bytes; a later append is seen by
-		 * the stat before the rename, and the work redone */
-		t->maplen = (size_t)t->st.st_size;
-		t->data.s = t->map;
-		t->data.len = t->maplen;
-		return 0;
-	}
-	t->map = NULL;
+	/*
+	 * read(), not mmap(): a file truncated under a mapping (an editor
+	 * saving in place) kills the reader with SIGBUS; read() sees the
+	 * truncation, and the stat before the rename makes us redo.
+	 */
 	buf_reset(&t->data);
 	if (buf_grow(&t->data, (size_t)t->st.st_size + 1) == -1) {
 		snprintf(err, errlen, "%s: out of memory reading %lld bytes",
@@ -153,14 +133,50 @@ read_all(struct tfio *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Open and flock "<path>.lock".  Returns 0 or TFIO_EIO with err. */
+static int
+lock_one(const char *path, int *fd, char **lockpath, char *err,
+    size_t errlen)
+{
+	if ((*lockpath = malloc(strlen(path) + 6)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EIO;
+	}
+	strcpy(*lockpath, path);
+	strcat(*lockpath, ".lock");
+	if ((*fd = open(*lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0666)) == -1) {
+		int	 first = errno;
+
+		/* an existing lock file we may not write still locks */
+		if ((*fd = open(*lockpath, O_RDONLY | O_CLOEXEC | O_NOCTTY))
+		    == -1) {
+			snprintf(err, errlen, "%s: cannot open the lock file: "
+			    "%s", *lockpath, strerror(errno == ENOENT ?
+			    first : errno));
+			return TFIO_EIO;
+		}
+	}
+	while (flock(*fd, LOCK_EX) == -1) {
+		if (errno == EINTR)
+			continue;
+		snprintf(err, errlen, "%s: cannot lock: %s", *lockpath,
+		    strerror(errno));
+		return TFIO_EIO;
+	}
+	return 0;
+}
+
 int
 tfio_open(struct tfio *t, const char *path, char *err, size_t errlen)
 {
 	struct stat	 st;
 	const char	*e;
+	char		*real;
+	int		 r;
 
 	memset(t, 0, sizeof(*t));
-	t->lockfd = t->fd = -1;
+	t->lockfd = t->reallockfd = t->fd = -1;
 	t->nosync = (e = getenv("RTQ_NOSYNC")) != NULL && strcmp(e, "1") == 0;
 	if ((t->path = tfio_expand(path, err, errlen)) == NULL)
 		return TFIO_EFILE;
@@ -186,32 +202,21 @@ tfio_open(struct tfio *t, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
 		return TFIO_EFILE;
 	}
-	if ((t->lockpath = malloc(strlen(t->path) + 6)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return TFIO_EFILE;
-	}
-	strcpy(t->lockpath, t->path);
-	strcat(t->lockpath, ".lock");
-	if ((t->lockfd = open(t->lockpath, O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY, 0666)) == -1) {
-		int	 first = errno;
-
-		/* an existing lock file we may not write still locks */
-		if ((t->lockfd = open(t->lockpath, O_RDONLY | O_CLOEXEC |
-		    O_NOCTTY)) == -1) {
-			snprintf(err, errlen, "%s: cannot open the lock file: "
-			    "%s", t->lockpath, strerror(errno == ENOENT ?
-			    first : errno));
-			return TFIO_EIO;
-		}
-	}
-	while (flock(t->lockfd, LOCK_EX) == -1) {
-		if (errno == EINTR)
-			continue;
-		snprintf(err, errlen, "%s: cannot lock: %s", t->lockpath,
-		    strerror(errno));
-		return TFIO_EIO;
-	}
+	if ((r = lock_one(t->path, &t->lockfd, &t->lockpath, err, errlen))
+	    != 0)
+		return r;
+	/*
+	 * Reached through a symlink, the file is also locked by the name of
+	 * its target, so that workers using either name exclude each other.
+	 * Always the given name first, then the real one: no deadlock.
+	 */
+	if ((real = realpath(t->path, NULL)) != NULL &&
+	    strcmp(real, t->path) != 0)
+		r = lock_one(real, &t->reallockfd, &t->reallockpath, err,
+		    errlen);
+	free(real);
+	if (r != 0)
+		return r;
 	return read_all(t, err, errlen);
 }
 
@@ -411,12 +416,14 @@ tfio_close(struct tfio *t)
 {
 	if (t->fd != -1)
 		close(t->fd);
+	if (t->reallockfd != -1)
+		close(t->reallockfd);
 	if (t->lockfd != -1)
 		close(t->lockfd);
+	free(t->reallockpath);
 	free(t->path);
 	free(t->lockpath);
-	unmap(t);
 	buf_free(&t->data);
-	t->fd = t->lockfd = -1;
-	t->path = t->lockpath = NULL;
+	t->fd = t->lockfd = t->reallockfd = -1;
+	t->path = t->lockpath = t->reallockpath = NULL;
 }

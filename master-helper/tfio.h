@@ -4,7 +4,8 @@
  * Locking: only the sidecar "<file>.lock" is locked (flock, exclusive), the
  * same lock file runtask.sh uses, so a rename of the task file never
  * strands a lock and both tools can serve one file.  The task file itself is
- * opened by path after the lock is taken.
+ * opened by path after the lock is taken.  A task file reached through a
+ * symlink is locked by both names, the given one first.
  *
  * Rewrite: the new version goes to a temporary file in the directory of the
  * real file (a symlinked task file is rewritten at its target), which gets
@@ -32,11 +33,11 @@ struct tfio {
 	char		*path;		/* as given, with ~ expanded */
 	char		*lockpath;
 	int		 lockfd;
+	char		*reallockpath;	/* through a symlink: the target's */
+	int		 reallockfd;
 	int		 fd;		/* the task file, read-only */
 	struct stat	 st;		/* of fd, when read */
-	struct buf	 data;		/* its content (data.s may be map) */
-	void		*map;		/* the file, mapped read-only */
-	size_t		 maplen;
+	struct buf	 data;		/* its content */
 	int		 nosync;	/* skip fsync (RTQ_NOSYNC=1) */
 };
 

@@ -16,6 +16,13 @@ for u in "$@"; do
 		fail=$((fail + 1)) failed+=("$u")
 	fi
 done
+# the fuzz corpus and every crash the fuzzer found, replayed
+if "$top/$O/tests/fuzz_replay" "$top"/tests/fuzz/corpus/* \
+    "$top"/tests/fuzz/crashes/*; then
+	pass=$((pass + 1))
+else
+	fail=$((fail + 1)) failed+=(fuzz_replay)
+fi
 for t in "$top"/tests/e2e/*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)

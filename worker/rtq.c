@@ -61,6 +61,7 @@ struct worker {
 	struct tp	 tp;
 	struct shell	 sh;
 	long		 id;
+	long long	 seq;		/* of requests; a retry keeps it */
 	size_t		 pos;
 	int		 has_prev;
 	int		 prev_init;
@@ -167,19 +168,42 @@ stop_code(void)
 	return hard_sig == SIGINT ? 130 : hard_sig == SIGHUP ? 129 : 143;
 }
 
-/* Sleep up to ms, waking for a signal.  Returns 1 when asked to stop. */
+static double
+now_sec(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Sleep up to ms, waking for a signal.  Returns 1 when asked to stop (any
+ * stop, or only a hard one when hard_only).
+ */
+static int
+nap_until(int ms, int hard_only)
+{
+	struct pollfd	 pfd;
+	double		 end = now_sec() + ms / 1000.0;
+
+	pfd.fd = selfpipe[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		if (got_hard || (!hard_only && got_int))
+			return 1;
+		ms = (int)((end - now_sec()) * 1000);
+		if (ms <= 0)
+			return 0;
+		if (poll(&pfd, 1, ms) > 0)
+			drain_selfpipe();
+	}
+}
+
 static int
 nap(int ms)
 {
-	struct pollfd	 pfd;
-
-	if (got_int || got_hard)
-		return 1;
-	pfd.fd = selfpipe[0];
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, ms) > 0)
-		drain_selfpipe();
-	return got_int || got_hard;
+	return nap_until(ms, 0);
 }
 
 /* The shell's directory for banners, with the home directory as ~. */
@@ -199,14 +223,6 @@ show_dir(const struct worker *w, char *out, size_t len)
 	return out;
 }
 
-static double
-now_sec(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * One request with retries: ssh failures and a busy or full master are
@@ -217,6 +233,9 @@ static int
 call(struct worker *w, const char *sub, const char *const *words, int n,
     struct tp_reply *r)
 {
+	/* a result in hand is worth waiting for after a first Ctrl-C */
+	int	 must = w->has_prev && !w->prev_init &&
+	    (strcmp(sub, "next") == 0 || strcmp(sub, "finish") == 0);
 	char	 err[2048];
 	int	 rv, delay = 1;
 
@@ -230,9 +249,15 @@ call(struct worker *w, const char *sub, const char *const *words, int n,
 		}
 		say("%s; retrying in %d s", err, delay);
 		tp_reply_free(r);
-		/* jitter, so that workers refused together spread out */
-		if (got_hard || (nap(delay * 500 + (int)(random() % (delay *
-		    1000))) && got_hard))
+		/*
+		 * Jitter, so that workers refused together spread out.  With
+		 * a result in hand, a first Ctrl-C does not end the wait.
+		 */
+		if (got_int && !got_hard && must && delay == 1)
+			say("Ctrl-C: still trying to report line %zu (Ctrl-C "
+			    "again to give up)", w->prev_line);
+		if (nap_until(delay * 500 + (int)(random() % (delay * 1000)),
+		    must))
 			return TP_RETRY;
 		if (delay < BACKOFF_MAX)
 			delay *= 2;
@@ -347,7 +372,7 @@ report_prev(struct worker *w)
 
 	if (!w->has_prev || w->prev_init)
 		return;
-	snprintf(idw, sizeof(idw), "%ld", w->id);
+	snprintf(idw, sizeof(idw), "%ld/%lld", w->id, ++w->seq);
 	snprintf(linew, sizeof(linew), "%zu", w->prev_line);
 	if (w->prev_status == CLAIM_RELEASE_WORD)
 		snprintf(stw, sizeof(stw), "release");
@@ -550,7 +575,11 @@ step(struct worker *w)
 	const char	*words[6];
 	int		 n = 2, rv, st, exitst = 0;
 
-	snprintf(idw, sizeof(idw), "%ld", w->id);
+	if (got_int || got_hard) {		/* stop before claiming more */
+		report_prev(w);
+		return got_hard ? stop_code() : 0;
+	}
+	snprintf(idw, sizeof(idw), "%ld/%lld", w->id, ++w->seq);
 	snprintf(posw, sizeof(posw), "%zu", w->pos);
 	words[0] = idw;
 	words[1] = posw;
@@ -608,6 +637,11 @@ step(struct worker *w)
 		    show_dir(w, dir, sizeof(dir)), r.line[0], r.text[0]);
 		fflush(stdout);
 		st = shell_init(&w->sh, r.text[0], r.line[0], &v, &exitst);
+		if (st == -1 && got_hard) {
+			say("stopped during init line %zu", r.line[0]);
+			tp_reply_free(&r);
+			return stop_code();
+		}
 		if (st == -1) {
 			printf("[rtq %ld] line %zu ended the worker (exit "
 			    "%d)\n", w->id, r.line[0], exitst);
@@ -626,7 +660,11 @@ step(struct worker *w)
 		tp_reply_free(&r);
 		if (v.jumpto != NULL || v.newtask != NULL) {
 			char *target = v.jumpto ? v.jumpto : v.newtask;
-			char *id = v.jumpto ? idw : v.newid;
+			char *id = v.newid, own[32];
+
+			snprintf(own, sizeof(own), "%ld", w->id);
+			if (v.jumpto != NULL)
+				id = own;
 
 			st = switch_file(w, target, id);
 			shell_vars_free(&v);
@@ -911,6 +949,8 @@ main(int argc, char *argv[])
 	memset(&w, 0, sizeof(w));
 	w.o = &o;
 	w.id = -1;
+	/* distinct from any earlier process registered with the same id */
+	w.seq = ((long long)time(NULL) << 20) | (random() & 0xfffff);
 	if (tp_init(&w.tp, host, file, argv[0], err, sizeof(err)) == -1) {
 		say("%s", err);
 		return 1;
@@ -927,8 +967,9 @@ main(int argc, char *argv[])
 		return do_status(&w);
 
 	if (do_register(&w, o.id) == -1)
-		return 1;
+		return got_hard ? stop_code() : 1;
 	heartbeat(&w);
+	w.sh.stop = &got_hard;
 	if (shell_start(&w.sh, err, sizeof(err)) == -1) {
 		say("%s", err);
 		return 1;

@@ -37,6 +37,7 @@ static const char bootstrap[] =
     "  printf 'cd -- %q\\n' \"$PWD\"\n"
     "}\n"
     "__rtq_done() {\n"
+    "  printf '%s' \"$__rtq_t\" >\"$__rtq_dir/text.$2\"\n"
     "  unset __rtq_t\n"
     "  __rtq_snap >\"$__rtq_dir/snap.$2\" 2>/dev/null\n"
     "  printf 'init %d\\n%s\\0%s\\0%s\\0%s\\0' \"$1\" \"${newtask-}\" "
@@ -68,7 +69,10 @@ shell_start(struct shell *sh, char *err, size_t errlen)
 	int		 in[2], rep[2];
 	struct buf	 b = BUF_INIT;
 
+	volatile sig_atomic_t *stop = sh->stop;
+
 	memset(sh, 0, sizeof(*sh));
+	sh->stop = stop;
 	sh->in = sh->rep = -1;
 	if (prog == NULL || *prog == '\0')
 		prog = "bash";
@@ -226,7 +230,7 @@ shell_init(struct shell *sh, const char *text, size_t line,
 	struct buf	 b = BUF_INIT;
 	const char	*nl;
 	size_t		 at, nul;
-	int		 r, st;
+	int		 r, st, killed = 0;
 
 	memset(vars, 0, sizeof(*vars));
 	buf_adds(&b, "__rtq_t=");
@@ -249,8 +253,12 @@ shell_init(struct shell *sh, const char *text, size_t line,
 		}
 		if ((r = fill(sh, -1, -1)) == 0)
 			goto gone;
-		if (r == -5)
-			continue;
+		if (r == -5 && sh->stop != NULL && *sh->stop && !killed) {
+			/* the init line runs in the shell itself */
+			kill(-sh->pid, SIGTERM);
+			kill(-sh->pid, SIGCONT);
+			killed = 1;
+		}
 	}
 	if (sscanf(sh->rbuf.s, "init %d", &st) != 1)
 		goto gone;
@@ -270,12 +278,27 @@ gone:
 }
 
 int
-shell_has_snap(struct shell *sh, size_t line)
+shell_has_snap(struct shell *sh, size_t line, const char *text)
 {
-	char	 path[4200];
+	char	 path[4200], *buf;
+	size_t	 n = strlen(text);
+	ssize_t	 got;
+	int	 fd, same;
 
+	snprintf(path, sizeof(path), "%s/text.%zu", sh->dir, line);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if ((buf = malloc(n + 1)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	/* the file was edited since: the line may be another init line */
+	got = read(fd, buf, n + 1);
+	same = got == (ssize_t)n && memcmp(buf, text, n) == 0;
+	free(buf);
+	close(fd);
 	snprintf(path, sizeof(path), "%s/snap.%zu", sh->dir, line);
-	return access(path, R_OK) == 0;
+	return same && access(path, R_OK) == 0;
 }
 
 int
@@ -287,7 +310,8 @@ shell_task_start(struct shell *sh, const char *text, size_t snap_line,
 	const char	*nl;
 	int		 r;
 
-	if (snap_line > 0 && shell_has_snap(sh, snap_line))
+	if (snap_line > 0 && prelude != NULL &&
+	    shell_has_snap(sh, snap_line, prelude))
 		snprintf(path, sizeof(path), "%s/snap.%zu", sh->dir, snap_line);
 	else if (prelude == NULL)
 		path[0] = '\0';
@@ -302,7 +326,7 @@ shell_task_start(struct shell *sh, const char *text, size_t snap_line,
 	    "elif [ -n \"$__rtq_p\" ]; then eval \" $__rtq_p\" || "
 	    "{ printf 'prelude %d\\n' $? >&3; exit 1; }; fi; "
 	    "exec 3>&-; unset __rtq_s __rtq_p __rtq_t; eval \" $__rtq_X\" ) "
-	    "</dev/null & set +m; printf 'pid %d\\n' $! >&3; wait $!; "
+	    "</dev/null & set +m; printf 'pid %d\\n' $! >&3; wait $! 2>/dev/null; "
 	    "printf 'exit %d\\n' $? >&3\n");
 	r = b.s == NULL ? -1 : write_all(sh->in, b.s, b.len);
 	buf_free(&b);
@@ -380,7 +404,8 @@ shell_stop(struct shell *sh)
 
 		if ((d = opendir(sh->dir)) != NULL) {
 			while ((e = readdir(d)) != NULL) {
-				if (strncmp(e->d_name, "snap.", 5) != 0)
+				if (strncmp(e->d_name, "snap.", 5) != 0 &&
+				    strncmp(e->d_name, "text.", 5) != 0)
 					continue;
 				if ((size_t)snprintf(path, sizeof(path), "%s/%s",
 				    sh->dir, e->d_name) < sizeof(path))

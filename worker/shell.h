@@ -17,6 +17,8 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
+
 #include "buf.h"
 
 struct shell {
@@ -27,6 +29,7 @@ struct shell {
 	char		 dir[4096];	/* private dir for snapshots */
 	char		 cwd[4096];	/* shell's directory after last init */
 	pid_t		 task;		/* running task's process group */
+	volatile sig_atomic_t *stop;	/* set: stop an init line (TERM) */
 };
 
 /* Runtime variables an init line may set (SPEC 3.4). */
@@ -55,8 +58,8 @@ int	shell_init(struct shell *, const char *text, size_t line,
 
 /*
  * Start a task in a subshell: from the snapshot of init line snap_line
- * when it is non-zero and exists, else after running prelude (an init
- * line's text, or NULL) in the subshell.  Returns 0 with sh->task set, or
+ * when it exists and was taken of that same text (prelude), else after
+ * running prelude (an init line's text, or NULL) in the subshell.  Returns 0 with sh->task set, or
  * -1 when the shell is gone.
  */
 int	shell_task_start(struct shell *, const char *text, size_t snap_line,
@@ -73,8 +76,8 @@ int	shell_task_wait(struct shell *, int fd, int timeout_ms);
 /* Send a signal to the running task's process group. */
 void	shell_task_kill(struct shell *, int sig);
 
-/* Whether a snapshot of init line `line` exists. */
-int	shell_has_snap(struct shell *, size_t line);
+/* Whether a snapshot of init line `line`, taken of this text, exists. */
+int	shell_has_snap(struct shell *, size_t line, const char *text);
 
 /* End the shell and remove its directory. */
 void	shell_stop(struct shell *);

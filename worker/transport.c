@@ -79,6 +79,7 @@ run(char *const argv[], struct buf *out, struct buf *errout, int *status)
 		return -1;
 	}
 	if (pid == 0) {
+		setpgid(0, 0);	/* a Ctrl-C at the terminal is rtq's */
 		if ((devnull = open("/dev/null", O_RDONLY)) != -1)
 			dup2(devnull, 0);
 		dup2(po[1], 1);
@@ -426,8 +427,14 @@ session_open(struct tp *t, char *err, size_t errlen)
 	}
 	fcntl(t->sin, F_SETFD, FD_CLOEXEC);
 	fcntl(t->sout, F_SETFD, FD_CLOEXEC);
-	if (write_all(t->sin, "hello 1\n", 8) == -1 ||
-	    session_line(t, &line) == -1) {
+	/* skip what a login script may print before the reply */
+	if (write_all(t->sin, "hello 1\n", 8) == -1)
+		r = -1;
+	else
+		while ((r = session_line(t, &line)) == 0 &&
+		    strncmp(line.s, PROTO_MAGIC " ", 5) != 0)
+			buf_reset(&line);
+	if (r == -1) {
 		/* no reply at all: ssh failed, or no rtq-claim there */
 		int st = 0;
 
@@ -576,6 +583,18 @@ tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
 		snprintf(err, errlen, "ssh to %s failed%s%s", t->host,
 		    last[0] ? ": " : "", last);
 		return TP_RETRY;
+	}
+	if ((st == 127 || st == 126) && strncmp(t->errout.s ? t->errout.s :
+	    "", "cannot run ", 11) == 0) {
+		/* our own exec failed: no ssh, or no local rtq-claim */
+		if (t->host != NULL)
+			snprintf(err, errlen, "%s (the ssh command: RTQ_SSH, "
+			    "or ssh on PATH)", last);
+		else
+			snprintf(err, errlen, "rtq-claim not found: %s; "
+			    "install it beside rtq or on PATH, or set "
+			    "RTQ_CLAIM to its path", last);
+		return TP_FATAL;
 	}
 	if (st == 127 || st == 126) {
 		if (t->host != NULL)

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Crash safety of the rewrite (SPEC 5): rtq-claim is SIGKILLed at random
+# moments while it rewrites a large task file, a few hundred times; after
+# every kill the file must be byte for byte either the old version or the
+# complete new one, never a part.  Then a full disk (a file size limit):
+# an error, the old file intact, no temporary file left.
+. "$RTQ_TOP/tests/e2e/lib.sh"
+
+ROUNDS=${RTQ_CRASH_ROUNDS:-300}
+LINES=50000
+F=$T/tasks.sh
+calc=$T/calc/tasks.sh		# where the expected new version is computed
+mkdir "$T/calc"
+
+say "a task file of $LINES lines"
+for ((i = 1; i <= LINES; i++)); do
+	echo "echo task $i; sleep 0 # padding padding padding"
+done >"$F"
+size=$(stat -c %s "$F")
+say "($size bytes)"
+cp "$F" "$T/pristine"
+
+now_ns() { date +%s%N; }
+
+# The request of attempt a: even attempts claim for a new worker, odd ones
+# finish the first running line (as #ok or #errorN), so both claims and
+# finishes (and, with errors, uncommented lines) get rewritten.
+request() {	# A FILE: sets req (an array of words)
+	local a=$1 l w text
+	req=(next "$2" "$a" 0)
+	if ((a % 2 == 1)) &&
+	    l=$(grep -n -m 1 -E '# worker [0-9]+ # \([^)]* \.\.\.$' "$F"); then
+		w=$(sed -E 's/.* # worker ([0-9]+) # .*/\1/' <<<"$l")
+		# the task text: what precedes the FIRST annotation
+		text=$(sed -E 's/^[0-9]+:#//; s/ # worker .*//' <<<"$l")
+		req=(finish "$2" "$w" task "${l%%:*}" $((a % 3)) "$text")
+	fi
+}
+
+say "calibrating: how long one rewrite takes, how fast a spin loop is"
+cp "$F" "$calc"
+t0=$(now_ns)
+for a in 0 2 4 6 8 10; do
+	"$CLAIM" next "$calc" $((1000000 + a)) 0 >/dev/null &
+	wait $!
+done
+run_ns=$((($(now_ns) - t0) / 6))
+t0=$(now_ns)
+for ((k = 0; k < 20000; k++)); do :; done
+spin_ns=$((($(now_ns) - t0) / 20000 + 1))
+# kill anywhere from at once to 1.5 times a whole run
+maxspin=$((run_ns * 3 / 2 / spin_ns + 1))
+say "(a rewrite takes ~$((run_ns / 1000)) us; spinning 0..$maxspin loops)"
+
+say "$ROUNDS rounds: start a request, SIGKILL it after a random delay"
+n_old=0 n_new=0 n_done=0 n_tmp=0 n_killed=0
+t0=$(now_ns)
+for ((a = 0; a < ROUNDS; a++)); do
+	cp "$F" "$T/old"
+	# what the request makes of the file, computed on a copy
+	cp "$F" "$calc"
+	request "$a" "$calc"
+	"$CLAIM" "${req[@]}" >/dev/null 2>&1 ||
+		die "round $a: the request itself fails: ${req[*]:0:5}"
+	request "$a" "$F"
+	spin=$(((RANDOM * 32768 + RANDOM) % maxspin))
+	"$CLAIM" "${req[@]}" >/dev/null 2>&1 &
+	pid=$!
+	for ((k = 0; k < spin; k++)); do :; done
+	kill -KILL $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	rc=$?
+	case $rc in
+	0) ;;
+	137) n_killed=$((n_killed + 1)) ;;
+	*) die "round $a: the request failed by itself (exit $rc): ${req[*]:0:5}" ;;
+	esac
+	# the survivor: the old bytes, or the new ones (time stamps may differ)
+	if cmp -s "$F" "$T/old"; then
+		n_old=$((n_old + 1))
+	elif [ "$(stat -c %s "$F")" = "$(stat -c %s "$calc")" ] &&
+	    { cmp -s "$F" "$calc" ||
+	      cmp -s <(unstamp "$F") <(unstamp "$calc"); }; then
+		n_new=$((n_new + 1))
+	else
+		diff <(unstamp "$T/old") <(unstamp "$F") | head -n 10 >&2
+		die "round $a (killed after $spin loops, exit $rc):" \
+		    "$F is neither the old nor the new version" \
+		    "($(wc -l <"$F") lines, $(stat -c %s "$F") bytes)"
+	fi
+	[ $rc -eq 0 ] && n_done=$((n_done + 1))
+	[ "$(wc -l <"$F")" -eq "$LINES" ] ||
+		die "round $a: $(wc -l <"$F") lines, want $LINES"
+	# A kill between creating and renaming the temp file leaves it behind
+	# (nothing can clean up after SIGKILL): at most one per killed request.
+	left=0
+	for tmp in "$T"/.tasks.sh.rtq-*; do
+		[ -e "$tmp" ] || continue
+		left=$((left + 1))
+		rm -f "$tmp"
+	done
+	[ $left -eq 0 ] || { [ $left -eq 1 ] && [ $rc -eq 137 ]; } ||
+		die "round $a: $left temporary files left (exit $rc)"
+	n_tmp=$((n_tmp + left))
+done
+secs=$((($(now_ns) - t0) / 1000000000))
+say "($ROUNDS rounds in ${secs}s: $n_killed killed, $n_done finished" \
+    "before the kill; the file was the old version $n_old times, the new" \
+    "one $n_new times; $n_tmp temporary files were left by kills (removed)"
+[ $n_killed -gt 0 ] || die "no request was ever killed: the test tested nothing"
+[ $((n_old + n_new)) -eq "$ROUNDS" ] || die "outcomes do not add up"
+# The file is still sound: every line a task, pending, running or finished.
+re='^#?echo task [0-9]+; sleep 0 # padding padding padding( # worker [0-9]+ # \([0-9: -]+ \.\.\.( [0-9: -]+\) #(ok|error[0-9]+))?)*$'
+bad=$(grep -cvE "$re" "$F")
+if [ "$bad" -ne 0 ]; then
+	grep -vE "$re" "$F" | head -n 5 >&2
+	die "$bad malformed lines after the rounds (first ones above)"
+fi
+"$CLAIM" status "$F" >/dev/null || die "status fails on the survivor"
+"$CLAIM" next "$F" 999998 0 >/dev/null ||
+	die "a claim fails on the survivor (or its lock file)"
+
+say "full disk: a file size limit below the file's size"
+# bash's ulimit -f counts 1024-byte blocks (512 only in POSIX mode)
+limited() {	# BLOCKS WORDS...: run rtq-claim under ulimit -f BLOCKS
+	local blocks=$1
+	shift
+	out=$( ulimit -f "$blocks" && exec "$CLAIM" "$@" 2>"$T/stderr")
+	rc=$?
+	err=$(cat "$T/stderr")
+}
+full_disk_case() {	# WHAT BLOCKS WORDS...
+	local what=$1 blocks=$2
+	shift 2
+	cp "$F" "$T/old"
+	limited "$blocks" "$@"
+	[ $rc -eq 1 ] || die "$what: exit $rc, want 1 (stderr: $err)"
+	grep -q "writing the new version failed: File too large; the task file is unchanged" <<<"$err" ||
+		die "$what: message [$err]"
+	case $out in "RTQ1 error 1 "*) ;; *) die "$what: reply [$out]" ;; esac
+	cmp -s "$F" "$T/old" || die "$what: the task file changed"
+	compgen -G "$T/.*.rtq-*" >/dev/null && die "$what: a temporary file was left"
+	:
+}
+size=$(stat -c %s "$F")
+half=$((size / 1024 / 2))
+say "(limit $half KiB, the file is $((size / 1024)) KiB): claim, register, reset"
+full_disk_case "claim, limit $half KiB" "$half" next "$F" 999999 0
+full_disk_case "register, limit $half KiB" "$half" register "$F" - name
+full_disk_case "reset, limit $half KiB" "$half" reset "$F"
+# The tightest case: the old file fits under the limit, the new one (a
+# claim adds ~35 bytes) does not, so the write fails on its last bytes.
+pad=$((((size + 1023) / 1024 + 1) * 1024 - 10 - size - 1))
+printf '#%*s\n' "$pad" '' >>"$F"
+size=$(stat -c %s "$F")
+blocks=$(((size + 1023) / 1024))
+say "(limit $blocks KiB, the file is $size bytes, the new one just over)"
+full_disk_case "claim, limit just above the old size" "$blocks" \
+    next "$F" 999999 0
+"$CLAIM" next "$F" 999999 0 >/dev/null ||
+	die "the same claim fails without the limit"
+[ "$(stat -c %s "$F")" -gt $((blocks * 1024)) ] ||
+	die "the new version would have fit: the case tested nothing"
+
+say "reset after all that gives back the file as it was written"
+sed -i '$d' "$F"	# the padding line of the last case
+"$CLAIM" reset "$F" >/dev/null || die "reset fails on the survivor"
+cmp "$F" "$T/pristine" || die "reset does not give back the original"
+
+say "no request ever left a truncated file"

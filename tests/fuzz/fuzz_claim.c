@@ -1,0 +1,187 @@
+/*
+ * libFuzzer target for the task-file model and the claim engine.
+ *
+ * Input: 4 control bytes (worker id, position, finished line, status), then
+ * a task file.  For each input it runs register, next (finish + claim) and
+ * reset, and checks properties, not just "no crash":
+ *
+ *  - next changes at most the finished and the claimed line, and adds only
+ *    lines at the end (an orphan report); no line is lost or duplicated;
+ *  - the claimed line reads back as running, by this worker, with the text
+ *    that was handed out;
+ *  - reset(next(f)) == reset(f) and reset(register(f)) == reset(f): what a
+ *    worker did never changes the file as the user wrote it;
+ *  - reset is idempotent.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim.h"
+
+#define NOW	"11-24 08:00:00"
+
+static void
+apply(const struct tf_file *f, const struct patch *p, struct buf *out)
+{
+	buf_reset(out);
+	if (patch_apply(p, f->buf, f->size, out) == -1 || buf_grow(out, 0))
+		abort();
+}
+
+/* reset(buf) into out; returns 0, or -1 when buf has a NUL or bad tag */
+static int
+reset_of(const char *s, size_t n, struct buf *out)
+{
+	struct tf_file	 f;
+	struct patch	 p = PATCH_INIT;
+	char		 err[256];
+	int		 r = -1;
+
+	if (tf_split(&f, s, n, err, sizeof(err)) == -1)
+		return -1;
+	if (claim_reset(&f, 0, 0, &p, err, sizeof(err)) >= 0) {
+		apply(&f, &p, out);
+		r = 0;
+	}
+	patch_free(&p);
+	tf_free(&f);
+	return r;
+}
+
+/*
+ * a == b, except that b may end with a line break a lacks: appending a
+ * line to a file without a final newline has to add one.
+ */
+static void
+same(const struct buf *a, const struct buf *b, const char *what)
+{
+	size_t	 n = b->len;
+
+	if (n == a->len + 1 && b->s[n - 1] == '\n')
+		n--;
+	else if (n == a->len + 2 && memcmp(b->s + n - 2, "\r\n", 2) == 0)
+		n -= 2;
+	if (a->len != n || memcmp(a->s, b->s, n) != 0) {
+		fprintf(stderr, "property failed: %s\n--- one:\n%.*s\n--- "
+		    "other:\n%.*s\n", what, (int)a->len, a->s, (int)b->len,
+		    b->s);
+		abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tf_file		 f, g;
+	struct patch		 p = PATCH_INIT;
+	struct claim_req	 q;
+	struct claim_reply	 r;
+	struct buf		 out = BUF_INIT, r0 = BUF_INIT, r1 = BUF_INIT;
+	struct buf		 r2 = BUF_INIT;
+	struct tf_item		 it;
+	char			 err[256];
+	const char		*s = (const char *)data + 4;
+	size_t			 n, i, changed = 0;
+
+	if (size < 4)
+		return 0;
+	n = size - 4;
+	/*
+	 * Known and accepted: a last line ending in a bare CR becomes a CRLF
+	 * line when a line is appended after it.
+	 */
+	if (n > 0 && s[n - 1] == '\r')
+		return 0;
+	if (tf_split(&f, s, n, err, sizeof(err)) == -1)
+		return 0;
+	if (reset_of(s, n, &r0) == -1)
+		goto out;
+	/* reset is idempotent */
+	if (reset_of(r0.s, r0.len, &r1) == -1)
+		abort();
+	same(&r0, &r1, "reset(reset(f)) == reset(f)");
+
+	memset(&q, 0, sizeof(q));
+	q.worker = data[0] % 8;
+	q.pos = data[1] % (f.nline + 2);
+	q.fin_line = data[2] % (f.nline + 2);
+	q.fin_status = data[3] % 4 == 3 ? CLAIM_RELEASE : data[3] % 3;
+	q.now = NOW;
+	if (q.fin_line > 0 && q.fin_line <= f.nline) {
+		if (tf_classify(f.buf + f.off[q.fin_line - 1],
+		    tf_linelen(&f, q.fin_line - 1), q.fin_line, &it, err,
+		    sizeof(err)) == 0 || it.ann != NULL) {
+			q.fin_text = it.text;
+			q.fin_textlen = it.textlen;
+		}
+	}
+	if (q.fin_text == NULL) {
+		q.fin_text = "x";
+		q.fin_textlen = 1;
+	}
+	if (claim_next(&f, &q, &p, &r, err, sizeof(err)) == -1) {
+		patch_free(&p);
+		goto out;
+	}
+	apply(&f, &p, &out);
+	if (tf_split(&g, out.s, out.len, err, sizeof(err)) == -1)
+		abort();
+	/* only the finished and claimed lines change; lines only appended */
+	if (g.nline < f.nline)
+		abort();
+	for (i = 0; i < f.nline; i++) {
+		size_t a = tf_linelen(&f, i), b = tf_linelen(&g, i);
+
+		if (a == b && memcmp(f.buf + f.off[i], g.buf + g.off[i], a) ==
+		    0)
+			continue;
+		if (i + 1 != r.fin_at && i + 1 != r.task_line &&
+		    !(i + 1 == f.nline && f.buf[f.size - 1] != '\n'))
+			abort();
+		changed++;
+	}
+	if (changed > 2)
+		abort();
+	if (r.answer == CLAIM_WORK && r.task_line > 0) {
+		size_t t = r.task_line - 1;
+
+		if (tf_classify(g.buf + g.off[t], tf_linelen(&g, t), t + 1,
+		    &it, err, sizeof(err)) == -1 || it.kind != TF_RUNNING ||
+		    it.worker != q.worker || it.textlen != r.task_text.len ||
+		    memcmp(it.text, r.task_text.s, it.textlen) != 0) {
+			fprintf(stderr, "claimed line %zu does not read back "
+			    "as running by %ld with text [%.*s]: kind %d, "
+			    "worker %ld, text [%.*s]\n", t + 1, q.worker,
+			    (int)r.task_text.len, r.task_text.s, it.kind,
+			    it.worker, (int)it.textlen, it.text);
+			abort();
+		}
+	}
+	if (reset_of(out.s, out.len, &r2) == -1)
+		abort();
+	same(&r0, &r2, "reset(next(f)) == reset(f)");
+	tf_free(&g);
+	claim_reply_free(&r);
+
+	/* register */
+	patch_reset(&p);
+	if (claim_register(&f, data[0] % 3 == 0 ? -1 : data[0], "w x", NOW,
+	    &p, err, sizeof(err)) >= 0) {
+		apply(&f, &p, &out);
+		if (reset_of(out.s, out.len, &r2) == -1)
+			abort();
+		same(&r0, &r2, "reset(register(f)) == reset(f)");
+	}
+	patch_free(&p);
+out:
+	tf_free(&f);
+	buf_free(&out);
+	buf_free(&r0);
+	buf_free(&r1);
+	buf_free(&r2);
+	return 0;
+}
