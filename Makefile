@@ -43,7 +43,7 @@ endif
 HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
 COMMON	 = buf taskfile patch claim proto shquote
-HELPER	 = rtq-claim tfio live
+HELPER	 = rtq-claim tfio live status
 WORKER	 = rtq shell transport
 UNIT	 = test_taskfile test_claim test_shquote test_patch
 

@@ -605,3 +605,29 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }
+
+size_t
+claim_blocked(const struct tf_file *f)
+{
+	struct gset	 gs = { NULL, 0, 0 };
+	struct tf_item	 it;
+	size_t		 i, n = 0;
+	char		 err[8];
+
+	for (i = 0; i < f->nline; i++) {
+		if (tf_classify(f->buf + f->off[i], tf_linelen(f, i), i + 1,
+		    &it, err, sizeof(err)) == -1)
+			continue;
+		if (it.kind != TF_PENDING && it.kind != TF_FAILED &&
+		    it.kind != TF_RUNNING)
+			continue;
+		if (it.kind == TF_PENDING && gs_blocked(&gs, &it))
+			n++;
+		if (gs_add(&gs, &it) == -1) {
+			free(gs.e);
+			return (size_t)-1;
+		}
+	}
+	free(gs.e);
+	return n;
+}

@@ -115,6 +115,12 @@ long	claim_reset(const struct tf_file *, size_t k, int failed_only,
 long	claim_lost(const struct tf_file *, const long *ids, size_t nids,
 	    const char *now, struct patch *, char *err, size_t errlen);
 
+/*
+ * How many pending tasks wait for an earlier task of their group (or a
+ * barrier) to end #ok.  Returns the count, or (size_t)-1 (memory).
+ */
+size_t	claim_blocked(const struct tf_file *);
+
 /* Format a time stamp as the task file holds it: "MM-DD HH:MM:SS". */
 struct tm;
 void	claim_stamp(const struct tm *, char out[TF_TIMELEN + 1]);

@@ -253,6 +253,8 @@ tf_ann_next(const char **pp, const char *end, struct tf_ann *a)
 	while (is_digit(*q) && a->worker <= TF_MAXID)
 		a->worker = a->worker * 10 + (*q++ - '0');
 	q += 4;					/* " # (" */
+	a->start = end - q >= TF_TIMELEN ? q : NULL;
+	a->end = NULL;
 	next = ann_find(q, (size_t)(end - q));
 	if (next == NULL)
 		next = end;
@@ -274,6 +276,8 @@ tf_ann_next(const char **pp, const char *end, struct tf_ann *a)
 	if (st != NULL) {
 		a->status = st;
 		a->statuslen = tf_rstrip(st, (size_t)(next - st));
+		if (st - 3 - seg >= TF_TIMELEN + 1)
+			a->end = st - 3 - TF_TIMELEN;
 	} else
 		a->status = seg;
 	return 1;
@@ -473,5 +477,57 @@ tf_tried_by(const struct tf_item *it, long w)
 		if (a.worker == w && !a.open &&
 		    !tf_status_ok(a.status, a.statuslen))
 			return 1;
+	return 0;
+}
+
+int
+tf_duration(const char *s, size_t len, double *secs)
+{
+	double	 v = 0, scale = 1, frac = 0.1;
+	size_t	 i = 0;
+	int	 digits = 0, dot = 0;
+
+	for (; i < len && (is_digit(s[i]) || (s[i] == '.' && !dot)); i++) {
+		if (s[i] == '.') {
+			dot = 1;
+			continue;
+		}
+		digits++;
+		if (dot) {
+			v += (s[i] - '0') * frac;
+			frac /= 10;
+		} else
+			v = v * 10 + (s[i] - '0');
+	}
+	if (digits == 0 || len - i > 1)
+		return -1;
+	if (i < len) {
+		switch (s[i]) {
+		case 's': scale = 1; break;
+		case 'm': scale = 60; break;
+		case 'h': scale = 3600; break;
+		case 'd': scale = 86400; break;
+		default: return -1;
+		}
+	}
+	*secs = v * scale;
+	return *secs > 0 ? 0 : -1;
+}
+
+int
+tf_timeout(const char *text, size_t len, double *secs)
+{
+	const char	*c = tf_comment(text, len), *end = text + len, *q;
+
+	for (; c != NULL && c < end; c++) {
+		if ((c = memchr(c, '#', (size_t)(end - c))) == NULL)
+			break;
+		if ((size_t)(end - c) < 9 || memcmp(c, "#timeout=", 9) != 0)
+			continue;
+		for (q = c + 9; q < end && *q != '#' && !is_space(*q); q++)
+			;
+		return tf_duration(c + 9, (size_t)(q - c - 9), secs) == 0 ?
+		    1 : -1;
+	}
 	return 0;
 }

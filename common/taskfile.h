@@ -83,6 +83,8 @@ struct tf_ann {
 	int		 open;		/* no end time: running */
 	const char	*status;	/* "ok", "error1", ...; NULL when open */
 	size_t		 statuslen;
+	const char	*start;		/* "MM-DD HH:MM:SS", or NULL */
+	const char	*end;		/* the same, when ended, or NULL */
 };
 
 /*
@@ -138,6 +140,19 @@ int	 tf_tried_by(const struct tf_item *, long w);
  * Text length with trailing white space removed: what annotations follow.
  */
 size_t	 tf_rstrip(const char *s, size_t len);
+
+/*
+ * Parse a duration: a number of seconds, or a number with a unit s, m, h
+ * or d ("90", "90s", "1.5h").  Returns 0 with *secs > 0, or -1.
+ */
+int	 tf_duration(const char *s, size_t len, double *secs);
+
+/*
+ * The per-line timeout of a task: a "#timeout=DURATION" token in its shell
+ * comment (runtask.sh ignores it).  Returns 1 with *secs, 0 when there is
+ * none, -1 when it is malformed.
+ */
+int	 tf_timeout(const char *text, size_t len, double *secs);
 
 /* Parse a decimal worker id (0..TF_MAXID). Returns 0 or -1. */
 int	 tf_parse_id(const char *s, size_t len, long *);

@@ -33,17 +33,25 @@ live_load(int fd, struct live *l)
 	}
 	for (p = b.s; p != NULL && *p != '\0'; p = nl + 1) {
 		struct live_ent	 e;
-		char		 flag[8] = "";
+		char		*q;
 		int		 k;
 
 		if ((nl = strchr(p, '\n')) == NULL)
 			break;		/* a torn last line: skip it */
 		*nl = '\0';
-		k = sscanf(p, "%ld %lld %ld %lld %7s", &e.w, &e.seen, &e.lease,
-		    &e.seq, flag);
+		/* no sscanf: it would double the size of rtq-claim */
+		k = 0;
+		e.w = strtol(p, &q, 10);
+		k += q != p;
+		e.seen = strtoll(p = q, &q, 10);
+		k += q != p;
+		e.lease = strtol(p = q, &q, 10);
+		k += q != p;
+		e.seq = strtoll(p = q, &q, 10);
+		k += q != p;
 		if (k < 4 || e.w < 0 || e.lease <= 0)
 			continue;
-		e.lost = strcmp(flag, "lost") == 0;
+		e.lost = strcmp(q, " lost") == 0;
 		if (live_touch(l, e.w, e.seen, e.lease) == NULL) {
 			buf_free(&b);
 			return -1;

@@ -6,8 +6,9 @@
  *	rtq-claim next FILE WORKER POS [init|task LINE STATUS TEXT]
  *	rtq-claim finish FILE WORKER init|task LINE STATUS TEXT
  *	rtq-claim reset FILE [K] [--failed]
+ *	rtq-claim add FILE [COMMAND]
  *	rtq-claim lock FILE
- *	rtq-claim status FILE
+ *	rtq-claim status FILE [--json] [--color]
  *	rtq-claim heartbeat FILE WORKER [LEASE]
  *	rtq-claim bye FILE WORKER
  *	rtq-claim serve FILE
@@ -30,6 +31,7 @@
 #include "proto.h"
 #include "taskfile.h"
 #include "live.h"
+#include "status.h"
 #include "tfio.h"
 #include "version.h"
 
@@ -41,8 +43,9 @@ static const char usage_text[] =
     "       rtq-claim next FILE WORKER POS [init|task LINE STATUS TEXT]\n"
     "       rtq-claim finish FILE WORKER init|task LINE STATUS TEXT\n"
     "       rtq-claim reset FILE [K] [--failed]\n"
+    "       rtq-claim add FILE [COMMAND]\n"
     "       rtq-claim lock FILE\n"
-    "       rtq-claim status FILE\n"
+    "       rtq-claim status FILE [--json] [--color]\n"
     "       rtq-claim heartbeat FILE WORKER [LEASE]\n"
     "       rtq-claim bye FILE WORKER\n"
     "       rtq-claim serve FILE\n"
@@ -101,11 +104,99 @@ struct job {
 	long long		 seq;		/* WORKER/SEQ; -1: none */
 	int			 retry;		/* seq seen before */
 	long			 lease;		/* heartbeat: seconds */
+	/* add: the lines to append, each ending in '\n' */
+	struct buf		 add;
+	long			 nadd;
 	/* reset */
 	size_t			 k;
 	int			 failed_only;
 	long			 changed;
 };
+
+/* Append the job's lines, in the file's line endings. */
+static int
+add_lines(struct job *j, const struct tf_file *f, struct patch *p,
+    char *err, size_t errlen)
+{
+	struct buf	 b = BUF_INIT;
+	const char	*s = j->add.s, *end = j->add.s + j->add.len, *nl;
+	int		 r;
+
+	if (f->size > 0 && f->buf[f->size - 1] != '\n')
+		buf_adds(&b, f->eol);
+	for (; s < end; s = nl + 1) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		buf_add(&b, s, (size_t)(nl - s));
+		buf_adds(&b, f->eol);
+	}
+	r = j->nadd == 0 ? 0 : b.s == NULL ? -1 :
+	    patch_replace(p, f->size, 0, b.s, b.len);
+	buf_free(&b);
+	if (r == -1) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EDATA;
+	}
+	return 0;
+}
+
+/*
+ * Read the lines to add: the command given, or standard input, one task a
+ * line.  Blank lines are skipped, a CR before the newline dropped.  Returns
+ * 0, or -1 with a message (a NUL byte, a line break in the command).
+ */
+static int
+read_add(struct job *j, const char *cmd, const char **msg)
+{
+	static char	 m[128];
+	struct buf	 in = BUF_INIT;
+	char		 chunk[65536];
+	const char	*s, *nl, *end;
+	size_t		 len, lineno = 0;
+	ssize_t		 n;
+
+	if (cmd != NULL) {
+		*msg = "add: the command holds a line break or is blank";
+		if (strpbrk(cmd, "\r\n") != NULL || tf_rstrip(cmd,
+		    strlen(cmd)) == 0)
+			return -1;
+		buf_adds(&j->add, cmd);
+		buf_addc(&j->add, '\n');
+		j->nadd = 1;
+		return j->add.s == NULL ? -1 : 0;
+	}
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || buf_add(&in, chunk, (size_t)n) == -1) {
+			*msg = "add: cannot read standard input";
+			buf_free(&in);
+			return -1;
+		}
+	}
+	end = in.s + in.len;
+	for (s = in.s; s != NULL && s < end; s = nl + 1) {
+		lineno++;
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			nl = end;
+		len = (size_t)(nl - s);
+		if (len > 0 && s[len - 1] == '\r')
+			len--;
+		if (memchr(s, '\0', len) != NULL) {
+			snprintf(m, sizeof(m), "add: line %zu of standard "
+			    "input holds a NUL byte; nothing added", lineno);
+			*msg = m;
+			buf_free(&in);
+			return -1;
+		}
+		if (tf_rstrip(s, len) == 0)
+			continue;
+		buf_add(&j->add, s, len);
+		buf_addc(&j->add, '\n');
+		j->nadd++;
+	}
+	buf_free(&in);
+	return 0;
+}
 
 static int
 job_run(struct job *j, const struct tf_file *f, struct patch *p, char *err,
@@ -121,6 +212,8 @@ job_run(struct job *j, const struct tf_file *f, struct patch *p, char *err,
 		    errlen);
 		return j->changed == -1 ? TFIO_EDATA : 0;
 	}
+	if (strcmp(j->cmd, "add") == 0)
+		return add_lines(j, f, p, err, errlen);
 	claim_reply_free(&j->rep);
 	return claim_next(f, &j->req, p, &j->rep, err, errlen) == -1 ?
 	    TFIO_EDATA : 0;
@@ -135,6 +228,10 @@ job_reply(const struct job *j)
 
 	if (strcmp(j->cmd, "register") == 0) {
 		printf(PROTO_MAGIC " id %ld\n", j->id);
+		return;
+	}
+	if (strcmp(j->cmd, "add") == 0) {
+		printf(PROTO_MAGIC " ok added %ld\n", j->nadd);
 		return;
 	}
 	if (strcmp(j->cmd, "next") != 0) {
@@ -341,19 +438,24 @@ cmd_lock(const char *path)
 }
 
 static int
-cmd_status(const char *path)
+cmd_status(const char *path, int argc, char **argv)
 {
-	static const char *names[] = { "blank", "comment", "header",
-	    "registration", "orphan", "init", "pending", "running", "done",
-	    "failed" };
 	struct tfio	 t;
 	struct tf_file	 f;
-	struct tf_item	 it;
-	size_t		 i, count[10] = { 0 };
+	struct live	 lv;
+	struct buf	 out = BUF_INIT;
 	char		 err[1024];
-	int		 r;
+	int		 r, i, flags = 0;
 
-	if ((r = tfio_open(&t, path, err, sizeof(err))) != 0) {
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			flags |= STATUS_JSON;
+		else if (strcmp(argv[i], "--color") == 0)
+			flags |= STATUS_COLOR;
+		else
+			return usage("status: expected --json or --color");
+	}
+	if ((r = tfio_peek(&t, path, err, sizeof(err))) != 0) {
 		tfio_close(&t);
 		return fail(r, err);
 	}
@@ -361,26 +463,21 @@ cmd_status(const char *path)
 		tfio_close(&t);
 		return fail(TFIO_EDATA, err);
 	}
-	printf(PROTO_MAGIC " ok\n");
-	for (i = 0; i < f.nline; i++) {
-		const char *s = f.buf + f.off[i];
-		size_t len = tf_linelen(&f, i);
-
-		if (tf_classify(s, len, i + 1, &it, err, sizeof(err)) == -1) {
-			printf("malformed %zu %s\n", i + 1, err);
-			continue;
-		}
-		count[it.kind]++;
-		if (it.kind == TF_RUNNING || it.kind == TF_FAILED ||
-		    it.kind == TF_REGISTRATION)
-			printf("%s %zu %.*s\n", names[it.kind], i + 1,
-			    (int)len, s);
-	}
-	for (i = TF_INIT; i <= TF_FAILED; i++)
-		printf("count %s %zu\n", names[i], count[i]);
+	memset(&lv, 0, sizeof(lv));
+	if (t.lockfd != -1)
+		live_load(t.lockfd, &lv);
+	r = status_format(&f, &lv, t.path, time(NULL), flags, &out, err,
+	    sizeof(err));
+	if (r == 0) {
+		printf(PROTO_MAGIC " ok\n");
+		fwrite(out.s, 1, out.len, stdout);
+	} else
+		fail(TFIO_EDATA, err);
+	buf_free(&out);
+	live_free(&lv);
 	tf_free(&f);
 	tfio_close(&t);
-	return 0;
+	return r == 0 ? 0 : TFIO_EDATA;
 }
 
 /* "W" or "W/SEQ": a worker id and the request's sequence number. */
@@ -462,6 +559,12 @@ job_parse(struct job *j, const char *cmd, int argc, char **argv,
 		    j->lease == 0))
 			return -1;
 		return 0;
+	}
+	if (strcmp(cmd, "add") == 0) {
+		*msg = "add: expected at most one COMMAND (quote it)";
+		if (argc > 1)
+			return -1;
+		return read_add(j, argc == 1 ? argv[0] : NULL, msg);
 	}
 	if (strcmp(cmd, "reset") == 0) {
 		*msg = "reset: K must be a line number";
@@ -574,8 +677,7 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "lock") == 0)
 		return argc == 0 ? cmd_lock(path) : usage("lock: extra words");
 	if (strcmp(cmd, "status") == 0)
-		return argc == 0 ? cmd_status(path) :
-		    usage("status: extra words");
+		return cmd_status(path, argc, argv);
 	if (strcmp(cmd, "serve") == 0)
 		return argc == 0 ? cmd_serve(path) :
 		    usage("serve: extra words");
@@ -586,5 +688,6 @@ main(int argc, char *argv[])
 		return usage(msg);
 	r = transact(path, &j);
 	claim_reply_free(&j.rep);
+	buf_free(&j.add);
 	return r;
 }

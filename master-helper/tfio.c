@@ -133,6 +133,8 @@ read_all(struct tfio *t, char *err, size_t errlen)
 	return 0;
 }
 
+static int tfio_open2(struct tfio *, const char *, int, char *, size_t);
+
 /* Open and flock "<path>.lock".  Returns 0 or TFIO_EIO with err. */
 static int
 lock_one(const char *path, int *fd, char **lockpath, char *err,
@@ -170,6 +172,19 @@ lock_one(const char *path, int *fd, char **lockpath, char *err,
 int
 tfio_open(struct tfio *t, const char *path, char *err, size_t errlen)
 {
+	return tfio_open2(t, path, 0, err, errlen);
+}
+
+int
+tfio_peek(struct tfio *t, const char *path, char *err, size_t errlen)
+{
+	return tfio_open2(t, path, 1, err, errlen);
+}
+
+static int
+tfio_open2(struct tfio *t, const char *path, int nolock, char *err,
+    size_t errlen)
+{
 	struct stat	 st;
 	const char	*e;
 	char		*real;
@@ -201,6 +216,16 @@ tfio_open(struct tfio *t, const char *path, char *err, size_t errlen)
 	if (access(t->path, R_OK) == -1) {
 		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
 		return TFIO_EFILE;
+	}
+	if (nolock) {
+		/* only look: the lock file, if any, for the liveness table */
+		if ((t->lockpath = malloc(strlen(t->path) + 6)) != NULL) {
+			strcpy(t->lockpath, t->path);
+			strcat(t->lockpath, ".lock");
+			t->lockfd = open(t->lockpath, O_RDONLY | O_CLOEXEC |
+			    O_NOCTTY);
+		}
+		return read_all(t, err, errlen);
 	}
 	if ((r = lock_one(t->path, &t->lockfd, &t->lockpath, err, errlen))
 	    != 0)

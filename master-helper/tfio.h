@@ -59,6 +59,13 @@ char	*tfio_expand(const char *path, char *err, size_t errlen);
  */
 int	 tfio_open(struct tfio *, const char *path, char *err, size_t errlen);
 
+/*
+ * Like tfio_open, without the lock (reading is safe: every change is a
+ * rename); the lock file is opened read-only when it exists, for the
+ * liveness table.
+ */
+int	 tfio_peek(struct tfio *, const char *path, char *err, size_t errlen);
+
 /* Re-read the file (after tfio_commit asked for it).  0 or TFIO_E*. */
 int	 tfio_reread(struct tfio *, char *err, size_t errlen);
 

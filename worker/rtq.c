@@ -52,7 +52,10 @@ struct opts {
 	int		 xdone;
 	double		 poll;
 	long		 lease;
-	int		 lock, reset, failed, status;
+	double		 timeout;	/* seconds; 0: none */
+	int		 lock, reset, failed, status, add, json;
+	double		 watch;		/* --status --watch: seconds */
+	char		*command;		/* --add COMMAND */
 	long		 reset_k;
 };
 
@@ -77,10 +80,12 @@ static const char *progname = "rtq";
 static const char *self;		/* argv[0]: rtq-claim may be beside it */
 
 static const struct option longopts[] = {
+	{ "add", no_argument, NULL, 'A' },
 	{ "exit-when-done", no_argument, NULL, 'x' },
 	{ "failed", no_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "id", required_argument, NULL, 'i' },
+	{ "json", no_argument, NULL, 'J' },
 	{ "lease", required_argument, NULL, 'E' },
 	{ "lock", no_argument, NULL, 'L' },
 	{ "master", required_argument, NULL, 'm' },
@@ -88,7 +93,9 @@ static const struct option longopts[] = {
 	{ "poll", required_argument, NULL, 'P' },
 	{ "reset", no_argument, NULL, 'R' },
 	{ "status", no_argument, NULL, 'S' },
+	{ "timeout", required_argument, NULL, 'T' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "watch", no_argument, NULL, 'W' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -101,12 +108,18 @@ static const char usage_text[] =
 "  -i, --id ID           worker id to register with\n"
 "  -x, --exit-when-done  exit 0 when nothing is left this worker could run\n"
 "      --poll SECONDS    wait between polls when nothing is claimable (3)\n"
+"      --timeout DURATION  stop a task running longer (90s, 2h; #timeout=\n"
+"                        DURATION in a line's comment overrides); status 124\n"
 "      --lease SECONDS   declared lost when not heard from this long (120);\n"
 "                        heartbeats go every SECONDS/4 while a task runs\n"
+"      --add [COMMAND]   append COMMAND, or one task per line of standard\n"
+"                        input, to the task file (under its lock)\n"
 "      --lock            hold the task file's lock until Ctrl-C\n"
 "      --reset [K]       reset the file (from line K on)\n"
 "      --failed          with --reset: only failed and lost tasks\n"
-"      --status          print the file's state\n"
+"      --status          print the file's state: counts, workers, failures\n"
+"      --json            with --status: one JSON document\n"
+"      --watch [SECONDS] with --status: redraw every SECONDS (2)\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
 "TASKFILE comes from TASK_FILE when not given.\n";
@@ -457,11 +470,15 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
     const char *init_text)
 {
 	double	 t0 = now_sec(), kill_at = 0, beat_every, beat_at;
+	double	 limit, line_limit;
 	char	 dir[4200];
-	int	 st, killed = 0, lost = 0;
+	int	 st, killed = 0, lost = 0, timed_out = 0;
 
 	beat_every = w->o->lease / 4.0;
 	beat_at = t0 + beat_every;
+	limit = w->o->timeout;
+	if (tf_timeout(text, strlen(text), &line_limit) == 1)
+		limit = line_limit;
 
 	if (init_line > 0)
 		printf("[rtq %ld] line %zu (in the environment of line %zu) "
@@ -482,6 +499,15 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 			killed = 1;
 			kill_at = now_sec() + GRACE_MS / 1000.0;
 		}
+		if (!killed && limit > 0 && now_sec() - t0 >= limit) {
+			say("line %zu ran longer than %gs: stopping it", line,
+			    limit);
+			timed_out = 1;
+			shell_task_kill(&w->sh, SIGTERM);
+			shell_task_kill(&w->sh, SIGCONT);
+			killed = 1;
+			kill_at = now_sec() + GRACE_MS / 1000.0;
+		}
 		if (!killed && !lost && now_sec() >= beat_at) {
 			if (heartbeat(w)) {
 				say_lost(w);
@@ -496,8 +522,13 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 		}
 		if (killed)
 			timeout = (int)((kill_at - now_sec()) * 1000);
-		else
-			timeout = (int)((beat_at - now_sec()) * 1000) + 1;
+		else {
+			double next = beat_at;
+
+			if (limit > 0 && t0 + limit < next)
+				next = t0 + limit;
+			timeout = (int)((next - now_sec()) * 1000) + 1;
+		}
 		if (killed && timeout <= 0) {
 			shell_task_kill(&w->sh, SIGKILL);
 			timeout = -1;
@@ -518,6 +549,8 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 	}
 	if (lost && st >= 0)
 		return RUN_LOST;
+	if (timed_out && st >= 0 && st < 256)
+		st = 124;		/* as timeout(1) says it */
 	if (st >= 0 && st < 256)
 		printf("[rtq %ld] line %zu: %s%.0d after %.1fs\n", w->id, line,
 		    st == 0 ? "ok" : "failed, status ", st,
@@ -772,6 +805,65 @@ do_lock(struct worker *w)
 	return 0;
 }
 
+/* --add: one command, or standard input, appended under the lock. */
+static int
+do_add(struct worker *w)
+{
+	struct tp_reply	 r;
+	char		 path[4096], buf[65536], err[2048];
+	const char	*tmp = getenv("TMPDIR");
+	ssize_t		 n;
+	int		 fd, rv;
+
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(path, sizeof(path), "%s/rtq-add.XXXXXX", tmp);
+	if ((fd = mkstemp(path)) == -1) {
+		say("%s: %s", path, strerror(errno));
+		return 1;
+	}
+	unlink(path);
+	if (w->o->command != NULL) {
+		n = (ssize_t)strlen(w->o->command);
+		if (write(fd, w->o->command, (size_t)n) != n ||
+		    write(fd, "\n", 1) != 1)
+			goto werr;
+	} else {
+		if (isatty(STDIN_FILENO))
+			say("reading tasks from standard input, one a line; "
+			    "end with Ctrl-D");
+		while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 || write(fd, buf, (size_t)n) != n)
+				goto werr;
+		}
+	}
+	for (;;) {
+		rv = tp_call_input(&w->tp, "add", NULL, 0, fd, &r, err,
+		    sizeof(err));
+		if (rv != TP_RETRY || got_int || got_hard)
+			break;
+		say("%s; retrying in 1 s", err);
+		if (nap(1000))
+			break;
+	}
+	close(fd);
+	if (rv != TP_OK) {
+		say("%s", err);
+		tp_reply_free(&r);
+		return 1;
+	}
+	printf("%s: %s tasks\n", w->where, strncmp(r.raw.s,
+	    PROTO_MAGIC " ok ", 8) == 0 ? r.raw.s + 8 : "added");
+	tp_reply_free(&r);
+	return 0;
+werr:
+	say("%s: %s", path, strerror(errno));
+	close(fd);
+	return 1;
+}
+
 static int
 do_reset(struct worker *w)
 {
@@ -794,24 +886,49 @@ do_reset(struct worker *w)
 	return 0;
 }
 
+/* One status report on stdout; 0 or 1. */
+static int
+status_once(struct worker *w, int json, int clear)
+{
+	struct tp_reply	 r;
+	const char	*words[2], *body, *e;
+	int		 n = 0;
+
+	if (json)
+		words[n++] = "--json";
+	else if (isatty(STDOUT_FILENO) && ((e = getenv("NO_COLOR")) == NULL ||
+	    *e == '\0'))
+		words[n++] = "--color";
+	if (call(w, "status", words, n, &r) != TP_OK)
+		return 1;
+	/* the report follows the head line (after any login noise) */
+	for (body = r.raw.s; body != NULL && strncmp(body, PROTO_MAGIC " ok",
+	    7) != 0; body = strchr(body, '\n') ? strchr(body, '\n') + 1 :
+	    NULL)
+		;
+	body = body != NULL ? body + strlen(body) + 1 : "";
+	if (clear)
+		fputs("\033[H\033[2J", stdout);
+	if (w->tp.host != NULL && !json)
+		printf("%s:", w->tp.host);
+	fputs(body, stdout);
+	fflush(stdout);
+	tp_reply_free(&r);
+	return 0;
+}
+
 static int
 do_status(struct worker *w)
 {
-	struct tp_reply	 r;
-	char		*p, *nl;
+	int	 rv;
 
-	if (call(w, "status", NULL, 0, &r) != TP_OK)
-		return 1;
-	printf("%s\n", w->where);
-	/* the lines after the head line, as they are */
-	p = r.raw.s + strlen(r.raw.s) + 1;
-	for (; p < r.raw.s + r.raw.len; p = nl + 1) {
-		if ((nl = strchr(p, '\n')) == NULL)
-			break;
-		*nl = '\0';
-		printf("  %s\n", p);
-	}
-	tp_reply_free(&r);
+	if (w->o->watch <= 0)
+		return status_once(w, w->o->json, 0);
+	do {
+		if ((rv = status_once(w, w->o->json, isatty(STDOUT_FILENO))) !=
+		    0)
+			return rv;
+	} while (!nap((int)(w->o->watch * 1000)));
 	return 0;
 }
 
@@ -862,8 +979,17 @@ main(int argc, char *argv[])
 				usage_exit("--lease: expected seconds, from 4 "
 				    "to 8640000");
 			break;
+		case 'A':
+			o.add = 1;
+			break;
 		case 'F':
 			o.failed = 1;
+			break;
+		case 'J':
+			o.json = 1;
+			break;
+		case 'W':
+			o.watch = 2;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -895,6 +1021,12 @@ main(int argc, char *argv[])
 		case 'S':
 			o.status = 1;
 			break;
+		case 'T':
+			if (tf_duration(optarg, strlen(optarg), &o.timeout)
+			    == -1)
+				usage_exit("--timeout: expected a duration "
+				    "such as 90, 90s, 15m, 2h or 1d");
+			break;
 		case 'V':
 			printf("rtq %s (protocol %d)\n", RTQ_VERSION,
 			    PROTO_VERSION);
@@ -916,14 +1048,43 @@ main(int argc, char *argv[])
 			usage_exit("--reset: K must be a line number");
 		o.reset_k = v;
 		target = argv[k == optind ? optind + 1 : optind];
+	} else if (o.watch > 0 && npos == 2) {
+		/* --watch SECONDS: the positional that is a number */
+		char *end;
+		int k = optind;
+		double secs = strtod(argv[k], &end);
+
+		if (*argv[k] == '\0' || *end != '\0') {
+			k = optind + 1;
+			secs = strtod(argv[k], &end);
+		}
+		if (*argv[k] == '\0' || *end != '\0' || secs < 0.1)
+			usage_exit("--watch: SECONDS must be a number");
+		o.watch = secs;
+		target = argv[k == optind ? optind + 1 : optind];
+	} else if (o.add && npos >= 2) {
+		/* --add FILE COMMAND...: the words make one command */
+		struct buf cmd = BUF_INIT;
+		int i;
+
+		target = argv[optind];
+		for (i = optind + 1; i < argc; i++) {
+			if (i > optind + 1)
+				buf_addc(&cmd, ' ');
+			buf_adds(&cmd, argv[i]);
+		}
+		o.command = cmd.s;
 	} else if (npos == 1)
 		target = argv[optind];
 	else if (npos > 1)
 		usage_exit("too many arguments");
 	if (o.failed && !o.reset)
 		usage_exit("--failed goes with --reset");
-	if (o.lock + o.reset + o.status > 1)
-		usage_exit("--lock, --reset and --status do not go together");
+	if ((o.json || o.watch > 0) && !o.status)
+		usage_exit("--json and --watch go with --status");
+	if (o.lock + o.reset + o.status + o.add > 1)
+		usage_exit("--add, --lock, --reset and --status do not go "
+		    "together");
 	if (target == NULL && (e = getenv("TASK_FILE")) != NULL && *e != '\0')
 		target = e;
 	if (target == NULL)
@@ -959,6 +1120,8 @@ main(int argc, char *argv[])
 	tp_where(&w.tp, w.where, sizeof(w.where));
 	free(host);
 	free(file);
+	if (o.add)
+		return do_add(&w);
 	if (o.lock)
 		return do_lock(&w);
 	if (o.reset)

@@ -58,7 +58,8 @@ split_ssh(struct tp *t, const char *cmd)
 
 /* Run argv to completion; collect stdout into out, stderr into err. */
 static int
-run(char *const argv[], struct buf *out, struct buf *errout, int *status)
+run(char *const argv[], int in, struct buf *out, struct buf *errout,
+    int *status)
 {
 	int		 po[2], pe[2], st;
 	pid_t		 pid;
@@ -80,7 +81,9 @@ run(char *const argv[], struct buf *out, struct buf *errout, int *status)
 	}
 	if (pid == 0) {
 		setpgid(0, 0);	/* a Ctrl-C at the terminal is rtq's */
-		if ((devnull = open("/dev/null", O_RDONLY)) != -1)
+		if (in != -1)
+			dup2(in, 0);
+		else if ((devnull = open("/dev/null", O_RDONLY)) != -1)
 			dup2(devnull, 0);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
@@ -141,7 +144,7 @@ user_has_mux(struct tp *t)
 	argv[n++] = "-G";
 	argv[n++] = t->host;
 	argv[n] = NULL;
-	if (run(argv, &out, &err, &st) == 0 && st == 0 && out.s != NULL) {
+	if (run(argv, -1, &out, &err, &st) == 0 && st == 0 && out.s != NULL) {
 		for (p = out.s; (p = strstr(p, "controlpath ")) != NULL; p++)
 			if ((p == out.s || p[-1] == '\n') &&
 			    strncmp(p + 12, "none", 4) != 0)
@@ -544,6 +547,13 @@ int
 tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
     struct tp_reply *r, char *err, size_t errlen)
 {
+	return tp_call_input(t, sub, words, nwords, -1, r, err, errlen);
+}
+
+int
+tp_call_input(struct tp *t, const char *sub, const char *const *words,
+    int nwords, int in, struct tp_reply *r, char *err, size_t errlen)
+{
 	char		*argv[MAXARGS], where[512], last[512];
 	struct buf	 cmd = BUF_INIT;
 	const char	*e;
@@ -553,7 +563,7 @@ tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
 	if (t->serve == 0 && (e = getenv("RTQ_NOSERVE")) != NULL &&
 	    strcmp(e, "1") == 0)
 		t->serve = -1;
-	if (t->serve >= 0 && strcmp(sub, "status") != 0) {
+	if (t->serve >= 0 && in == -1 && strcmp(sub, "status") != 0) {
 		rv = session_call(t, sub, words, nwords, r, err, errlen);
 		if (rv != TP_SOFT || t->spid > 0)
 			return rv;
@@ -566,7 +576,9 @@ tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
 		buf_free(&cmd);
 		return TP_FATAL;
 	}
-	rv = run(argv, &r->raw, &t->errout, &st);
+	if (in != -1)
+		lseek(in, 0, SEEK_SET);		/* a retry sends it again */
+	rv = run(argv, in, &r->raw, &t->errout, &st);
 	buf_free(&cmd);
 	if (rv == -1) {
 		snprintf(err, errlen, "cannot run %s: %s", argv[0],

@@ -70,6 +70,9 @@ int	tp_init(struct tp *, const char *host, const char *file,
  */
 int	tp_call(struct tp *, const char *sub, const char *const *words,
 	    int nwords, struct tp_reply *, char *err, size_t errlen);
+/* The same, one call with standard input from the file in (seekable). */
+int	tp_call_input(struct tp *, const char *sub, const char *const *words,
+	    int nwords, int in, struct tp_reply *, char *err, size_t errlen);
 
 /*
  * Start a request and leave it running with a pipe to its stdin (*in) and

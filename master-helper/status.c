@@ -1,0 +1,429 @@
+/*
+ * status: the summary of a task file.  See status.h.
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "claim.h"
+#include "status.h"
+
+struct worker_row {
+	long		 id;
+	const char	*name;		/* registration line, after "W: " */
+	size_t		 namelen;
+	const char	*registered;	/* time stamp, or NULL */
+	size_t		 task_line;	/* running, 0: none */
+	const char	*task;
+	size_t		 tasklen;
+	time_t		 task_start;
+};
+
+struct failed_row {
+	size_t		 line;
+	const char	*text, *status;
+	size_t		 textlen, statuslen;
+	long		 worker;
+};
+
+struct summary {
+	size_t		 pending, running, done, failed, blocked, init;
+	double		 busy_secs;	/* summed durations of ended tasks */
+	size_t		 ended;
+	struct worker_row *w;
+	size_t		 nw;
+	struct failed_row *f;
+	size_t		 nf;
+};
+
+static int
+two(const char *s, int *v)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	*v = (s[0] - '0') * 10 + (s[1] - '0');
+	return 0;
+}
+
+/* "MM-DD HH:MM:SS" on the master's clock, in the year that fits now. */
+static time_t
+stamp_time(const char *s, time_t now)
+{
+	struct tm	 tm, nowtm;
+	time_t		 t;
+
+	if (s == NULL)
+		return (time_t)-1;
+	localtime_r(&now, &nowtm);
+	memset(&tm, 0, sizeof(tm));
+	if (two(s, &tm.tm_mon) || s[2] != '-' || two(s + 3, &tm.tm_mday) ||
+	    s[5] != ' ' || two(s + 6, &tm.tm_hour) || s[8] != ':' ||
+	    two(s + 9, &tm.tm_min) || s[11] != ':' || two(s + 12, &tm.tm_sec))
+		return (time_t)-1;
+	tm.tm_mon--;
+	tm.tm_year = nowtm.tm_year;
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) > now + 86400) {
+		tm.tm_year--;
+		tm.tm_isdst = -1;
+		t = mktime(&tm);
+	}
+	return t;
+}
+
+static void
+span(struct buf *b, double secs)
+{
+	long	 s = secs < 0 ? 0 : (long)(secs + 0.5);
+
+	if (s < 60)
+		buf_printf(b, "%lds", s);
+	else if (s < 3600)
+		buf_printf(b, "%ldm%02lds", s / 60, s % 60);
+	else if (s < 86400)
+		buf_printf(b, "%ldh%02ldm", s / 3600, s % 3600 / 60);
+	else
+		buf_printf(b, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
+}
+
+static struct worker_row *
+worker_of(struct summary *sm, long id)
+{
+	size_t	 i;
+
+	for (i = 0; i < sm->nw; i++)
+		if (sm->w[i].id == id)
+			return &sm->w[i];
+	return NULL;
+}
+
+static struct worker_row *
+worker_add(struct summary *sm, long id)
+{
+	struct worker_row *w;
+
+	if ((w = worker_of(sm, id)) != NULL)
+		return w;
+	if ((w = realloc(sm->w, (sm->nw + 1) * sizeof(*w))) == NULL)
+		return NULL;
+	sm->w = w;
+	w = &sm->w[sm->nw++];
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	return w;
+}
+
+static int
+summarize(const struct tf_file *f, time_t now, struct summary *sm,
+    char *err, size_t errlen)
+{
+	struct tf_item	 it;
+	struct tf_ann	 a, last;
+	struct worker_row *w;
+	size_t		 i, len;
+	const char	*s, *p;
+
+	memset(sm, 0, sizeof(*sm));
+	for (i = 0; i < f->nline; i++) {
+		s = f->buf + f->off[i];
+		len = tf_linelen(f, i);
+		if (tf_classify(s, len, i + 1, &it, err, errlen) == -1) {
+			char m[512];
+
+			snprintf(m, sizeof(m), "%s", err);
+			snprintf(err, errlen, "line %zu: %s", i + 1, m);
+			return -1;
+		}
+		memset(&last, 0, sizeof(last));
+		for (p = it.ann; p != NULL && tf_ann_next(&p, it.ann +
+		    it.annlen, &a) == 1; ) {
+			time_t t0 = stamp_time(a.start, now);
+			time_t t1 = stamp_time(a.end, now);
+
+			if (!a.open && t0 != (time_t)-1 && t1 >= t0 &&
+			    (it.kind == TF_DONE || it.kind == TF_FAILED)) {
+				sm->busy_secs += (double)(t1 - t0);
+				sm->ended++;
+			}
+			last = a;
+		}
+		switch (it.kind) {
+		case TF_INIT:
+			sm->init++;
+			break;
+		case TF_PENDING:
+			sm->pending++;
+			break;
+		case TF_DONE:
+			sm->done++;
+			break;
+		case TF_RUNNING:
+			sm->running++;
+			if ((w = worker_add(sm, it.worker)) == NULL)
+				goto nomem;
+			w->task_line = i + 1;
+			w->task = it.text;
+			w->tasklen = it.textlen;
+			w->task_start = stamp_time(last.start, now);
+			break;
+		case TF_FAILED: {
+			struct failed_row *fr;
+
+			sm->failed++;
+			if ((fr = realloc(sm->f, (sm->nf + 1) * sizeof(*fr)))
+			    == NULL)
+				goto nomem;
+			sm->f = fr;
+			fr = &sm->f[sm->nf++];
+			fr->line = i + 1;
+			fr->text = it.text;
+			fr->textlen = it.textlen;
+			fr->status = it.status;
+			fr->statuslen = it.statuslen;
+			fr->worker = it.worker;
+			break;
+		}
+		case TF_REGISTRATION:
+			if ((w = worker_add(sm, it.id)) == NULL)
+				goto nomem;
+			p = memchr(s, ':', len);
+			w->name = p + 2 <= s + len ? p + 2 : s + len;
+			w->namelen = (size_t)(s + len - w->name);
+			/* "NAME (MM-DD HH:MM:SS)" */
+			if (w->namelen >= TF_TIMELEN + 2 &&
+			    w->name[w->namelen - 1] == ')') {
+				w->registered = w->name + w->namelen - 1 -
+				    TF_TIMELEN;
+				w->namelen -= TF_TIMELEN + 2;
+				w->namelen = tf_rstrip(w->name, w->namelen);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	/* pending tasks held back by groups */
+	if ((sm->blocked = claim_blocked(f)) == (size_t)-1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* JSON string: escapes, and invalid UTF-8 as U+FFFD. */
+static void
+json_str(struct buf *b, const char *s, size_t n)
+{
+	size_t	 i = 0, k, need;
+	unsigned char c;
+
+	buf_addc(b, '"');
+	while (i < n) {
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)c);
+			i++;
+		} else if (c < 0x20) {
+			buf_printf(b, "\\u%04x", c);
+			i++;
+		} else if (c < 0x80) {
+			buf_addc(b, (char)c);
+			i++;
+		} else {
+			need = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 ? 2 :
+			    c >= 0xc2 && c < 0xe0 ? 1 : 0;
+			if (c >= 0xf5)
+				need = 0;
+			for (k = 1; k <= need && i + k < n &&
+			    ((unsigned char)s[i + k] & 0xc0) == 0x80; k++)
+				;
+			if (need > 0 && k == need + 1) {
+				buf_add(b, s + i, need + 1);
+				i += need + 1;
+			} else {
+				buf_adds(b, "\\ufffd");
+				i++;
+			}
+		}
+	}
+	buf_addc(b, '"');
+}
+
+static const char *
+col(int flags, const char *code)
+{
+	return flags & STATUS_COLOR ? code : "";
+}
+
+int
+status_format(const struct tf_file *f, struct live *lv, const char *name,
+    time_t now, int flags, struct buf *out, char *err, size_t errlen)
+{
+	struct summary	 sm;
+	struct live_ent	*le;
+	size_t		 i, total, busy = 0;
+	double		 avg, eta = -1;
+	char		 stamp[TF_TIMELEN + 1];
+	struct tm	 tm;
+	int		 json = flags & STATUS_JSON;
+
+	if (summarize(f, now, &sm, err, errlen) == -1) {
+		free(sm.w);
+		free(sm.f);
+		return -1;
+	}
+	localtime_r(&now, &tm);
+	claim_stamp(&tm, stamp);
+	total = sm.pending + sm.running + sm.done + sm.failed;
+	for (i = 0; i < sm.nw; i++)
+		busy += sm.w[i].task_line > 0;
+	avg = sm.ended > 0 ? sm.busy_secs / (double)sm.ended : -1;
+	if (avg >= 0 && busy > 0)
+		eta = avg * (double)(sm.pending + sm.failed) / (double)busy +
+		    avg / 2;
+	if (json) {
+		buf_adds(out, "{\"file\":");
+		json_str(out, name, strlen(name));
+		buf_printf(out, ",\"time\":%lld,\"tasks\":{\"total\":%zu,"
+		    "\"pending\":%zu,\"blocked\":%zu,\"running\":%zu,"
+		    "\"done\":%zu,\"failed\":%zu},\"init_lines\":%zu,"
+		    "\"workers\":[", (long long)now, total, sm.pending,
+		    sm.blocked, sm.running, sm.done, sm.failed, sm.init);
+		for (i = 0; i < sm.nw; i++) {
+			struct worker_row *w = &sm.w[i];
+
+			le = live_get(lv, w->id);
+			buf_printf(out, "%s{\"id\":%ld,\"name\":", i ? "," :
+			    "", w->id);
+			json_str(out, w->name ? w->name : "", w->namelen);
+			buf_adds(out, ",\"registered\":");
+			if (w->registered)
+				json_str(out, w->registered, TF_TIMELEN);
+			else
+				buf_adds(out, "null");
+			if (le != NULL)
+				buf_printf(out, ",\"last_heard\":%lld,"
+				    "\"lease\":%ld,\"lost\":%s", le->seen,
+				    le->lease, le->lost ? "true" : "false");
+			else
+				buf_adds(out, ",\"last_heard\":null,"
+				    "\"lease\":null,\"lost\":false");
+			if (w->task_line > 0) {
+				buf_printf(out, ",\"task\":{\"line\":%zu,"
+				    "\"text\":", w->task_line);
+				json_str(out, w->task, w->tasklen);
+				buf_printf(out, ",\"elapsed\":%lld}",
+				    w->task_start == (time_t)-1 ? -1LL :
+				    (long long)(now - w->task_start));
+			} else
+				buf_adds(out, ",\"task\":null");
+			buf_addc(out, '}');
+		}
+		buf_adds(out, "],\"failed\":[");
+		for (i = 0; i < sm.nf; i++) {
+			buf_printf(out, "%s{\"line\":%zu,\"worker\":%ld,"
+			    "\"status\":", i ? "," : "", sm.f[i].line,
+			    sm.f[i].worker);
+			json_str(out, sm.f[i].status ? sm.f[i].status : "",
+			    sm.f[i].statuslen);
+			buf_adds(out, ",\"text\":");
+			json_str(out, sm.f[i].text, sm.f[i].textlen);
+			buf_addc(out, '}');
+		}
+		buf_printf(out, "],\"progress\":{\"finished\":%zu,"
+		    "\"total\":%zu,\"average_seconds\":", sm.done, total);
+		if (avg >= 0)
+			buf_printf(out, "%ld", (long)(avg + 0.5));
+		else
+			buf_adds(out, "null");
+		buf_adds(out, ",\"eta_seconds\":");
+		if (eta >= 0)
+			buf_printf(out, "%ld", (long)(eta + 0.5));
+		else
+			buf_adds(out, "null");
+		buf_adds(out, "}}\n");
+		goto out;
+	}
+	buf_printf(out, "%s%s%s at %s\n", col(flags, "\033[1m"), name,
+	    col(flags, "\033[0m"), stamp);
+	buf_printf(out, "  %zu tasks: %s%zu done%s, %s%zu running%s, "
+	    "%s%zu failed%s, %zu pending", total, col(flags, "\033[32m"),
+	    sm.done, col(flags, "\033[0m"), col(flags, "\033[33m"),
+	    sm.running, col(flags, "\033[0m"), sm.failed ?
+	    col(flags, "\033[31m") : "", sm.failed, sm.failed ?
+	    col(flags, "\033[0m") : "", sm.pending);
+	if (sm.blocked > 0)
+		buf_printf(out, " (%zu waiting for their group)", sm.blocked);
+	buf_adds(out, "\n");
+	if (total > 0) {
+		size_t bar = 30, full = sm.done * bar / total, k;
+
+		buf_adds(out, "  [");
+		for (k = 0; k < bar; k++)
+			buf_addc(out, k < full ? '#' : '.');
+		buf_printf(out, "] %zu%%", sm.done * 100 / total);
+		if (avg >= 0) {
+			buf_adds(out, ", ");
+			span(out, avg);
+			buf_adds(out, " a task");
+		}
+		if (eta >= 0 && sm.done < total) {
+			buf_adds(out, ", about ");
+			span(out, eta);
+			buf_printf(out, " left with %zu busy worker%s", busy,
+			    busy == 1 ? "" : "s");
+		}
+		buf_adds(out, "\n");
+	}
+	if (sm.nw > 0)
+		buf_printf(out, "%sworkers%s\n", col(flags, "\033[1m"),
+		    col(flags, "\033[0m"));
+	for (i = 0; i < sm.nw; i++) {
+		struct worker_row *w = &sm.w[i];
+
+		le = live_get(lv, w->id);
+		buf_printf(out, "  %4ld  %-24.*s", w->id, (int)(w->namelen >
+		    24 ? 24 : w->namelen), w->name ? w->name : "");
+		if (w->registered)
+			buf_printf(out, "  since %.*s", TF_TIMELEN,
+			    w->registered);
+		if (le != NULL && le->lost)
+			buf_printf(out, "  %sLOST%s", col(flags, "\033[31m"),
+			    col(flags, "\033[0m"));
+		if (le != NULL) {
+			buf_adds(out, "  heard ");
+			span(out, (double)(now - le->seen));
+			buf_adds(out, " ago");
+		}
+		if (w->task_line > 0) {
+			buf_printf(out, "\n        line %zu", w->task_line);
+			if (w->task_start != (time_t)-1) {
+				buf_adds(out, ", ");
+				span(out, (double)(now - w->task_start));
+			}
+			buf_printf(out, ": %.*s", (int)(w->tasklen > 60 ? 60 :
+			    w->tasklen), w->task);
+		}
+		buf_adds(out, "\n");
+	}
+	if (sm.nf > 0)
+		buf_printf(out, "%sfailed%s\n", col(flags, "\033[1m"),
+		    col(flags, "\033[0m"));
+	for (i = 0; i < sm.nf; i++)
+		buf_printf(out, "  line %zu  %s#%.*s%s  worker %ld  %.*s\n",
+		    sm.f[i].line, col(flags, "\033[31m"),
+		    (int)sm.f[i].statuslen, sm.f[i].status ? sm.f[i].status :
+		    "", col(flags, "\033[0m"), sm.f[i].worker,
+		    (int)(sm.f[i].textlen > 60 ? 60 : sm.f[i].textlen),
+		    sm.f[i].text);
+out:
+	free(sm.w);
+	free(sm.f);
+	return out->s == NULL ? -1 : 0;
+}
