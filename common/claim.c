@@ -224,7 +224,7 @@ add_status(struct buf *b, int status)
  */
 static int
 close_line(const struct tf_item *it, const char *s, size_t len, int status,
-    const char *now, struct buf *b)
+    const char *now, const char *log, struct buf *b)
 {
 	if (status == CLAIM_RELEASE) {
 		const char *last = ann_last(it);
@@ -236,6 +236,8 @@ close_line(const struct tf_item *it, const char *s, size_t len, int status,
 		buf_add(b, s + skip, tf_rstrip(s, len) - skip);
 		buf_printf(b, " %s) #", now);
 		add_status(b, status);
+		if (log != NULL && status != 0)
+			buf_printf(b, " log=%s", log);
 	}
 	return b->s == NULL && buf_grow(b, 0) == -1 ? -1 : 0;
 }
@@ -264,7 +266,7 @@ claim_lost(const struct tf_file *f, const long *ids, size_t nids,
 		if (k == nids)
 			continue;
 		buf_reset(&b);
-		if (close_line(&it, s, len, CLAIM_LOST, now, &b) == -1 ||
+		if (close_line(&it, s, len, CLAIM_LOST, now, NULL, &b) == -1 ||
 		    patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
 			buf_free(&b);
 			snprintf(err, errlen, "out of memory");
@@ -340,8 +342,8 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 			if (!commented)
 				continue;
 			/* found the running line of W */
-			if (close_line(&it, s, len, q->fin_status, q->now, &b)
-			    == -1)
+			if (close_line(&it, s, len, q->fin_status, q->now,
+			    q->fin_log, &b) == -1)
 				return -1;
 			if (patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
 				buf_free(&b);

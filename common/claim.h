@@ -50,6 +50,7 @@ struct claim_req {
 	const char	*fin_text;
 	size_t		 fin_textlen;
 	int		 fin_status;	/* exit status, or CLAIM_RELEASE */
+	const char	*fin_log;	/* a failed task's log, or NULL */
 	int		 no_claim;	/* finish only */
 	const char	*now;		/* "MM-DD HH:MM:SS" */
 };

@@ -93,9 +93,17 @@ proto_item(const char *line, int *init, size_t *lineno, const char **text)
 int
 proto_status(const char *s, int *status)
 {
+	return proto_status_log(s, status, NULL);
+}
+
+int
+proto_status_log(const char *s, int *status, const char **log)
+{
 	char	*end;
 	long	 v;
 
+	if (log != NULL)
+		*log = NULL;
 	if (strcmp(s, "release") == 0) {
 		*status = CLAIM_RELEASE;
 		return 0;
@@ -107,6 +115,11 @@ proto_status(const char *s, int *status)
 	if (*s < '0' || *s > '9')
 		return -1;
 	v = strtol(s, &end, 10);
+	if (log != NULL && strncmp(end, ",log=", 5) == 0 && end[5] != '\0' &&
+	    strpbrk(end + 5, " \t\r\n") == NULL) {
+		*log = end + 5;
+		end += strlen(end);
+	}
 	if (*end != '\0' || v > 255)
 		return -1;
 	*status = (int)v;

@@ -57,5 +57,10 @@ int	proto_item(const char *line, int *init, size_t *lineno,
 
 /* Parse a status word: a number 0..255, "release" or "lost". */
 int	proto_status(const char *s, int *status);
+/*
+ * The same, and "N,log=PATH" (a failed task's log on the worker, no white
+ * space): *log points at PATH, or is NULL.
+ */
+int	proto_status_log(const char *s, int *status, const char **log);
 
 #endif

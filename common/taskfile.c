@@ -274,8 +274,13 @@ tf_ann_next(const char **pp, const char *end, struct tf_ann *a)
 	    q += 3)
 		st = q + 3;
 	if (st != NULL) {
+		const char *sp;
+
+		/* the status word; a note may follow ("error1 log=...") */
 		a->status = st;
 		a->statuslen = tf_rstrip(st, (size_t)(next - st));
+		if ((sp = memchr(st, ' ', a->statuslen)) != NULL)
+			a->statuslen = (size_t)(sp - st);
 		if (st - 3 - seg >= TF_TIMELEN + 1)
 			a->end = st - 3 - TF_TIMELEN;
 	} else

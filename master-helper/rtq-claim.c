@@ -405,7 +405,7 @@ parse_item(struct claim_req *q, char **av)
 	else if (strcmp(av[0], "task") != 0)
 		return -1;
 	if (parse_num(av[1], &line) == -1 || line == 0 ||
-	    proto_status(av[2], &q->fin_status) == -1)
+	    proto_status_log(av[2], &q->fin_status, &q->fin_log) == -1)
 		return -1;
 	q->fin_line = (size_t)line;
 	if (strpbrk(av[3], "\r\n") != NULL)

@@ -23,8 +23,8 @@ struct worker_row {
 
 struct failed_row {
 	size_t		 line;
-	const char	*text, *status;
-	size_t		 textlen, statuslen;
+	const char	*text, *status, *log;
+	size_t		 textlen, statuslen, loglen;
 	long		 worker;
 };
 
@@ -183,6 +183,16 @@ summarize(const struct tf_file *f, time_t now, struct summary *sm,
 			fr->status = it.status;
 			fr->statuslen = it.statuslen;
 			fr->worker = it.worker;
+			/* "#error1 log=PATH": where the worker kept its output */
+			fr->log = NULL;
+			fr->loglen = 0;
+			if (it.status != NULL && (p = it.status + it.statuslen) <
+			    s + len && (size_t)(s + len - p) > 5 &&
+			    memcmp(p, " log=", 5) == 0) {
+				fr->log = p + 5;
+				fr->loglen = tf_rstrip(fr->log,
+				    (size_t)(s + len - fr->log));
+			}
 			break;
 		}
 		case TF_REGISTRATION:
@@ -334,6 +344,11 @@ status_format(const struct tf_file *f, struct live *lv, const char *name,
 			    sm.f[i].statuslen);
 			buf_adds(out, ",\"text\":");
 			json_str(out, sm.f[i].text, sm.f[i].textlen);
+			buf_adds(out, ",\"log\":");
+			if (sm.f[i].log != NULL)
+				json_str(out, sm.f[i].log, sm.f[i].loglen);
+			else
+				buf_adds(out, "null");
 			buf_addc(out, '}');
 		}
 		buf_printf(out, "],\"progress\":{\"finished\":%zu,"
@@ -415,13 +430,17 @@ status_format(const struct tf_file *f, struct live *lv, const char *name,
 	if (sm.nf > 0)
 		buf_printf(out, "%sfailed%s\n", col(flags, "\033[1m"),
 		    col(flags, "\033[0m"));
-	for (i = 0; i < sm.nf; i++)
+	for (i = 0; i < sm.nf; i++) {
 		buf_printf(out, "  line %zu  %s#%.*s%s  worker %ld  %.*s\n",
 		    sm.f[i].line, col(flags, "\033[31m"),
 		    (int)sm.f[i].statuslen, sm.f[i].status ? sm.f[i].status :
 		    "", col(flags, "\033[0m"), sm.f[i].worker,
 		    (int)(sm.f[i].textlen > 60 ? 60 : sm.f[i].textlen),
 		    sm.f[i].text);
+		if (sm.f[i].log != NULL)
+			buf_printf(out, "        log (on worker %ld): %.*s\n",
+			    sm.f[i].worker, (int)sm.f[i].loglen, sm.f[i].log);
+	}
 out:
 	free(sm.w);
 	free(sm.f);

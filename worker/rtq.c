@@ -15,6 +15,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -53,6 +54,8 @@ struct opts {
 	double		 poll;
 	long		 lease;
 	double		 timeout;	/* seconds; 0: none */
+	long		 slots;
+	const char	*logdir;
 	int		 lock, reset, failed, status, add, json;
 	double		 watch;		/* --status --watch: seconds */
 	char		*command;		/* --add COMMAND */
@@ -71,10 +74,14 @@ struct worker {
 	size_t		 prev_line;
 	int		 prev_status;
 	char		*prev_text;
+	char		 prev_log[4096];	/* the failed task's log, or "" */
 	char		 where[1024];
 };
 
-static volatile sig_atomic_t got_int, got_hard, hard_sig;
+#define MAXSLOTS	64
+
+static volatile sig_atomic_t got_int, got_hard, hard_sig, got_any;
+static int slotted;			/* a slot of -j N > 1 */
 static int selfpipe[2] = { -1, -1 };
 static const char *progname = "rtq";
 static const char *self;		/* argv[0]: rtq-claim may be beside it */
@@ -88,10 +95,12 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, 'J' },
 	{ "lease", required_argument, NULL, 'E' },
 	{ "lock", no_argument, NULL, 'L' },
+	{ "log-dir", required_argument, NULL, 'D' },
 	{ "master", required_argument, NULL, 'm' },
 	{ "name", required_argument, NULL, 'n' },
 	{ "poll", required_argument, NULL, 'P' },
 	{ "reset", no_argument, NULL, 'R' },
+	{ "slots", required_argument, NULL, 'j' },
 	{ "status", no_argument, NULL, 'S' },
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "version", no_argument, NULL, 'V' },
@@ -107,9 +116,13 @@ static const char usage_text[] =
 "                        and addresses)\n"
 "  -i, --id ID           worker id to register with\n"
 "  -x, --exit-when-done  exit 0 when nothing is left this worker could run\n"
+"  -j, --slots N         run N workers in this process, each with its own id\n"
+"                        and shell; each task sees RTQ_SLOT (0..N-1)\n"
 "      --poll SECONDS    wait between polls when nothing is claimable (3)\n"
 "      --timeout DURATION  stop a task running longer (90s, 2h; #timeout=\n"
 "                        DURATION in a line's comment overrides); status 124\n"
+"      --log-dir DIR     also save each task's output in DIR, as\n"
+"                        <task file>.<line>.<worker id>.log\n"
 "      --lease SECONDS   declared lost when not heard from this long (120);\n"
 "                        heartbeats go every SECONDS/4 while a task runs\n"
 "      --add [COMMAND]   append COMMAND, or one task per line of standard\n"
@@ -155,6 +168,7 @@ on_signal(int sig)
 	int	 e = errno;
 	char	 c = 1;
 
+	got_any = sig;
 	if (sig == SIGINT && !got_int && !got_hard)
 		got_int = 1;
 	else {
@@ -375,22 +389,34 @@ set_prev(struct worker *w, int init, size_t line, int status, const char *t)
 	w->prev_status = status;
 }
 
+/* The status word of the previous item: "N", "N,log=PATH", "release". */
+static void
+status_word(const struct worker *w, char *out, size_t len)
+{
+	if (w->prev_status == CLAIM_RELEASE_WORD)
+		snprintf(out, len, "release");
+	else if (w->prev_status != 0 && w->prev_log[0] != '\0' &&
+	    strpbrk(w->prev_log, " \t\r\n") == NULL &&
+	    (size_t)snprintf(out, len, "%d,log=%s", w->prev_status,
+	    w->prev_log) < len)
+		return;
+	else
+		snprintf(out, len, "%d", w->prev_status);
+}
+
 /* Report the previous item alone (when leaving). */
 static void
 report_prev(struct worker *w)
 {
 	struct tp_reply	 r;
-	char		 idw[32], linew[32], stw[32];
+	char		 idw[32], linew[32], stw[4200];
 	const char	*words[5];
 
 	if (!w->has_prev || w->prev_init)
 		return;
 	snprintf(idw, sizeof(idw), "%ld/%lld", w->id, ++w->seq);
 	snprintf(linew, sizeof(linew), "%zu", w->prev_line);
-	if (w->prev_status == CLAIM_RELEASE_WORD)
-		snprintf(stw, sizeof(stw), "release");
-	else
-		snprintf(stw, sizeof(stw), "%d", w->prev_status);
+	status_word(w, stw, sizeof(stw));
 	words[0] = idw;
 	words[1] = "task";
 	words[2] = linew;
@@ -471,6 +497,7 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 {
 	double	 t0 = now_sec(), kill_at = 0, beat_every, beat_at;
 	double	 limit, line_limit;
+	char	 log[4096];
 	char	 dir[4200];
 	int	 st, killed = 0, lost = 0, timed_out = 0;
 
@@ -480,14 +507,30 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 	if (tf_timeout(text, strlen(text), &line_limit) == 1)
 		limit = line_limit;
 
+	log[0] = '\0';
+	if (w->o->logdir != NULL) {
+		const char *base = strrchr(w->tp.file, '/');
+
+		base = base != NULL ? base + 1 : w->tp.file;
+		if ((size_t)snprintf(log, sizeof(log), "%s/%s.%zu.%ld.log",
+		    w->o->logdir, base, line, w->id) >= sizeof(log))
+			log[0] = '\0';
+	}
 	if (init_line > 0)
 		printf("[rtq %ld] line %zu (in the environment of line %zu) "
 		    "$ %s\n", w->id, line, init_line, text);
 	else
 		printf("[rtq %ld] %s:%zu $ %s\n", w->id,
 		    show_dir(w, dir, sizeof(dir)), line, text);
+	if (log[0] != '\0') {
+		printf("[rtq %ld] log: %s\n", w->id, log);
+		if (truncate(log, 0) == -1 && errno != ENOENT)
+			say("%s: %s", log, strerror(errno));
+	}
 	fflush(stdout);
-	if (shell_task_start(&w->sh, text, init_line, init_text) == -1)
+	snprintf(w->prev_log, sizeof(w->prev_log), "%s", log);
+	if (shell_task_start(&w->sh, text, init_line, init_text,
+	    log[0] ? log : NULL) == -1)
 		return -1;
 	for (;;) {
 		int timeout = -1;
@@ -604,7 +647,7 @@ step(struct worker *w)
 {
 	struct tp_reply	 r;
 	struct shell_vars v;
-	char		 idw[32], posw[32], linew[32], stw[32], dir[4200];
+	char		 idw[32], posw[32], linew[32], stw[4200], dir[4200];
 	const char	*words[6];
 	int		 n = 2, rv, st, exitst = 0;
 
@@ -618,7 +661,7 @@ step(struct worker *w)
 	words[1] = posw;
 	if (w->has_prev && !w->prev_init) {
 		snprintf(linew, sizeof(linew), "%zu", w->prev_line);
-		snprintf(stw, sizeof(stw), "%d", w->prev_status);
+		status_word(w, stw, sizeof(stw));
 		words[2] = "task";
 		words[3] = linew;
 		words[4] = stw;
@@ -932,6 +975,127 @@ do_status(struct worker *w)
 	return 0;
 }
 
+/* Write all of s, or give up (the terminal went away). */
+static void
+out_all(const char *s, size_t n)
+{
+	ssize_t	 k;
+
+	while (n > 0 && ((k = write(STDOUT_FILENO, s, n)) > 0 ||
+	    (k == -1 && errno == EINTR)))
+		if (k > 0) {
+			s += k;
+			n -= (size_t)k;
+		}
+}
+
+/*
+ * -j N: N workers, each a child process in its own process group (a
+ * Ctrl-C reaches them once, forwarded from here).  Their output comes
+ * through a pipe each and goes out a line at a time, each line after the
+ * worker's id.  Returns the exit status for the parent (the worst of the
+ * children), or -1 in a child, with *slot set.
+ */
+static int
+slots_run(int n, int *slot)
+{
+	struct pollfd	 pfd[MAXSLOTS + 1];
+	struct buf	 line[MAXSLOTS];
+	char		 prefix[MAXSLOTS][32], chunk[8192], *nl;
+	pid_t		 pid[MAXSLOTS];
+	ssize_t		 k;
+	int		 i, fd[2], open_fds = 0, st, rv = 0;
+
+	for (i = 0; i < n; i++) {
+		if (pipe(fd) == -1 || (pid[i] = fork()) == -1) {
+			say("cannot start slot %d: %s", i, strerror(errno));
+			return 1;
+		}
+		if (pid[i] == 0) {
+			char	 v[16];
+
+			setpgid(0, 0);
+			close(fd[0]);
+			dup2(fd[1], STDOUT_FILENO);
+			dup2(fd[1], STDERR_FILENO);
+			close(fd[1]);
+			snprintf(v, sizeof(v), "%d", i);
+			setenv("RTQ_SLOT", v, 1);
+			*slot = i;
+			return -1;
+		}
+		setpgid(pid[i], pid[i]);
+		close(fd[1]);
+		pfd[i].fd = fd[0];
+		pfd[i].events = POLLIN;
+		memset(&line[i], 0, sizeof(line[i]));
+		snprintf(prefix[i], sizeof(prefix[i]), "[slot %d] ", i);
+		open_fds++;
+	}
+	pfd[n].fd = selfpipe[0];
+	pfd[n].events = POLLIN;
+	while (open_fds > 0) {
+		if (poll(pfd, (nfds_t)n + 1, -1) == -1 && errno != EINTR)
+			break;
+		if (got_any) {
+			/* pass each signal on once */
+			int sig = got_any;
+
+			got_any = 0;
+			drain_selfpipe();
+			for (i = 0; i < n; i++)
+				kill(pid[i], sig);
+		}
+		for (i = 0; i < n; i++) {
+			if (pfd[i].fd == -1 || !(pfd[i].revents & (POLLIN |
+			    POLLHUP | POLLERR)))
+				continue;
+			if ((k = read(pfd[i].fd, chunk, sizeof(chunk))) <= 0) {
+				if (k == -1 && errno == EINTR)
+					continue;
+				if (line[i].len > 0) {
+					buf_addc(&line[i], '\n');
+					out_all(prefix[i], strlen(prefix[i]));
+					out_all(line[i].s, line[i].len);
+				}
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			buf_add(&line[i], chunk, (size_t)k);
+			while (line[i].s != NULL && (nl = memchr(line[i].s,
+			    '\n', line[i].len)) != NULL) {
+				size_t len = (size_t)(nl - line[i].s) + 1;
+				long id;
+
+				if (line[i].s[0] == '\001' && sscanf(line[i].s,
+				    "\001id %ld", &id) == 1)
+					snprintf(prefix[i], sizeof(prefix[i]),
+					    "[%ld] ", id);
+				else if (strncmp(line[i].s, "[rtq ", 5) == 0)
+					out_all(line[i].s, len);
+				else {
+					out_all(prefix[i], strlen(prefix[i]));
+					out_all(line[i].s, len);
+				}
+				memmove(line[i].s, line[i].s + len,
+				    line[i].len - len);
+				line[i].len -= len;
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		while (waitpid(pid[i], &st, 0) == -1 && errno == EINTR)
+			;
+		st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (st > rv)
+			rv = st;
+		buf_free(&line[i]);
+	}
+	return rv;
+}
+
 static void
 setup_signals(void)
 {
@@ -970,9 +1134,14 @@ main(int argc, char *argv[])
 	o.id = -1;
 	o.poll = 3;
 	o.lease = 120;
-	while ((c = getopt_long(argc, argv, "hi:m:n:x", longopts, NULL))
+	o.slots = 1;
+	while ((c = getopt_long(argc, argv, "hi:j:m:n:x", longopts, NULL))
 	    != -1) {
 		switch (c) {
+		case 'D':
+			if ((o.logdir = local_path(optarg)) == NULL)
+				usage_exit("--log-dir: out of memory");
+			break;
 		case 'E':
 			if (tf_parse_id(optarg, strlen(optarg), &o.lease) ==
 			    -1 || o.lease < 4 || o.lease > 8640000)
@@ -998,6 +1167,12 @@ main(int argc, char *argv[])
 			if (tf_parse_id(optarg, strlen(optarg), &o.id) == -1)
 				usage_exit("--id: expected a number from 0 to "
 				    "999999999");
+			break;
+		case 'j':
+			if (tf_parse_id(optarg, strlen(optarg), &o.slots) ==
+			    -1 || o.slots < 1 || o.slots > MAXSLOTS)
+				usage_exit("--slots: expected a number from 1 "
+				    "to 64");
 			break;
 		case 'L':
 			o.lock = 1;
@@ -1106,6 +1281,16 @@ main(int argc, char *argv[])
 		usage_exit("empty task file name");
 
 	setup_signals();
+	if (o.slots > 1 && !o.add && !o.lock && !o.reset && !o.status) {
+		int slot;
+
+		if ((rv = slots_run((int)o.slots, &slot)) >= 0)
+			return rv;
+		/* a slot: a worker like any other, with its own id */
+		if (o.id >= 0)
+			o.id += slot;
+		slotted = 1;
+	}
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	memset(&w, 0, sizeof(w));
 	w.o = &o;
@@ -1129,8 +1314,18 @@ main(int argc, char *argv[])
 	if (o.status)
 		return do_status(&w);
 
+	if (o.logdir != NULL && mkdir(o.logdir, 0777) == -1 &&
+	    errno != EEXIST) {
+		say("--log-dir %s: %s", o.logdir, strerror(errno));
+		return 1;
+	}
 	if (do_register(&w, o.id) == -1)
 		return got_hard ? stop_code() : 1;
+	if (slotted) {
+		/* tell the parent which id to put before our lines */
+		printf("\001id %ld\n", w.id);
+		fflush(stdout);
+	}
 	heartbeat(&w);
 	w.sh.stop = &got_hard;
 	if (shell_start(&w.sh, err, sizeof(err)) == -1) {

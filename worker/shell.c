@@ -303,7 +303,7 @@ shell_has_snap(struct shell *sh, size_t line, const char *text)
 
 int
 shell_task_start(struct shell *sh, const char *text, size_t snap_line,
-    const char *prelude)
+    const char *prelude, const char *log)
 {
 	struct buf	 b = BUF_INIT;
 	char		 path[4200] = "";
@@ -321,11 +321,17 @@ shell_task_start(struct shell *sh, const char *text, size_t snap_line,
 	shquote(&b, path);
 	buf_adds(&b, "; __rtq_p=");
 	shquote(&b, path[0] == '\0' && prelude != NULL ? prelude : "");
+	buf_adds(&b, "; __rtq_l=");
+	shquote(&b, log != NULL ? log : "");
 	buf_adds(&b, "; set -m; ( __rtq_X=$__rtq_t; trap - INT TERM HUP; "
+	    "if [ -n \"$__rtq_l\" ]; then exec > >(tee -a -- \"$__rtq_l\") "
+	    "2> >(tee -a -- \"$__rtq_l\" >&2); "
+	    "trap 'exec >&- 2>&-; wait' EXIT; fi; "
 	    "if [ -n \"$__rtq_s\" ]; then . \"$__rtq_s\" 2>/dev/null; "
 	    "elif [ -n \"$__rtq_p\" ]; then eval \" $__rtq_p\" || "
 	    "{ printf 'prelude %d\\n' $? >&3; exit 1; }; fi; "
-	    "exec 3>&-; unset __rtq_s __rtq_p __rtq_t; eval \" $__rtq_X\" ) "
+	    "exec 3>&-; unset __rtq_s __rtq_p __rtq_t; "
+	    "eval \" $__rtq_X\" ) "
 	    "</dev/null & set +m; printf 'pid %d\\n' $! >&3; wait $! 2>/dev/null; "
 	    "printf 'exit %d\\n' $? >&3\n");
 	r = b.s == NULL ? -1 : write_all(sh->in, b.s, b.len);

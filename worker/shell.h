@@ -63,7 +63,7 @@ int	shell_init(struct shell *, const char *text, size_t line,
  * -1 when the shell is gone.
  */
 int	shell_task_start(struct shell *, const char *text, size_t snap_line,
-	    const char *prelude);
+	    const char *prelude, const char *log);
 
 /*
  * Wait for the running task's status; -1 if the shell is gone.  fd, when
