@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -37,6 +38,7 @@
 
 #include "proto.h"
 #include "shell.h"
+#include "shquote.h"
 #include "taskfile.h"
 #include "transport.h"
 #include "version.h"
@@ -59,6 +61,7 @@ struct opts {
 	int		 lock, reset, failed, status, add, json;
 	double		 watch;		/* --status --watch: seconds */
 	char		*command;		/* --add COMMAND */
+	const char	*install;		/* --install-master HOST[:DIR] */
 	long		 reset_k;
 };
 
@@ -92,6 +95,7 @@ static const struct option longopts[] = {
 	{ "failed", no_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "id", required_argument, NULL, 'i' },
+	{ "install-master", required_argument, NULL, 'I' },
 	{ "json", no_argument, NULL, 'J' },
 	{ "lease", required_argument, NULL, 'E' },
 	{ "lock", no_argument, NULL, 'L' },
@@ -128,6 +132,8 @@ static const char usage_text[] =
 "      --add [COMMAND]   append COMMAND, or one task per line of standard\n"
 "                        input, to the task file (under its lock)\n"
 "      --lock            hold the task file's lock until Ctrl-C\n"
+"      --install-master HOST[:DIR]\n"
+"                        copy rtq-claim to HOST's ~/.local/bin (or DIR)\n"
 "      --reset [K]       reset the file (from line K on)\n"
 "      --failed          with --reset: only failed and lost tasks\n"
 "      --status          print the file's state: counts, workers, failures\n"
@@ -907,6 +913,95 @@ werr:
 	return 1;
 }
 
+/*
+ * --install-master HOST[:DIR]: copy the rtq-claim beside rtq to the
+ * master, after checking that the master's machine type is ours.
+ */
+static int
+do_install(const char *target, const char *argv0)
+{
+	struct tp	 t;
+	struct buf	 out = BUF_INIT, eout = BUF_INIT, cmd = BUF_INIT;
+	struct utsname	 u;
+	char		 err[1024], bin[4096], dir[4096], *host = NULL;
+	const char	*colon = strchr(target, ':'), *slash;
+	int		 fd, st, rv = 1;
+
+	if (colon != NULL) {
+		host = strndup(target, (size_t)(colon - target));
+		snprintf(dir, sizeof(dir), "%s", colon + 1);
+	} else {
+		host = strdup(target);
+		snprintf(dir, sizeof(dir), "~/.local/bin");
+	}
+	if (host == NULL || *host == '\0' || dir[0] == '\0')
+		usage_exit("--install-master: expected HOST or HOST:DIR");
+	slash = strrchr(argv0, '/');
+	snprintf(bin, sizeof(bin), "%.*s%srtq-claim", slash ? (int)(slash -
+	    argv0) : 0, argv0, slash ? "/" : "");
+	if ((fd = open(bin, O_RDONLY | O_CLOEXEC)) == -1) {
+		say("%s: %s (rtq-claim is installed beside rtq)", bin,
+		    strerror(errno));
+		free(host);
+		return 1;
+	}
+	if (uname(&u) == -1 || tp_init(&t, host, "-", argv0, err,
+	    sizeof(err)) == -1) {
+		say("%s", err);
+		close(fd);
+		free(host);
+		return 1;
+	}
+	if (tp_shell(&t, "uname -m", -1, &out, &eout, &st) == -1 || st != 0) {
+		say("cannot run uname -m on %s%s%.*s", host, eout.len ? ": " :
+		    "", (int)(eout.len ? eout.len - 1 : 0), eout.s);
+		goto out;
+	}
+	out.s[strcspn(out.s, "\r\n")] = '\0';
+	if (strcmp(out.s, u.machine) != 0) {
+		say("%s is a %s machine, and this rtq-claim was built for %s: "
+		    "build rtq-claim for %s (make on that machine) and copy it "
+		    "to %s:%s", host, out.s, u.machine, out.s, host, dir);
+		goto out;
+	}
+	/* the directory, a temporary name, then rename: never half a file */
+	buf_adds(&cmd, "d=");
+	if (strncmp(dir, "~/", 2) == 0) {
+		buf_adds(&cmd, "\"$HOME\"/");
+		shquote(&cmd, dir + 2);
+	} else
+		shquote(&cmd, dir);
+	buf_adds(&cmd, " && mkdir -p \"$d\" && cat >\"$d/.rtq-claim.$$\" && "
+	    "chmod 755 \"$d/.rtq-claim.$$\" && "
+	    "mv -f \"$d/.rtq-claim.$$\" \"$d/rtq-claim\" && "
+	    "cd \"$d\" && printf '%s\\n' \"$PWD/rtq-claim\" && "
+	    "./rtq-claim version");
+	buf_reset(&out);
+	buf_reset(&eout);
+	if (cmd.s == NULL || tp_shell(&t, cmd.s, fd, &out, &eout, &st) == -1 ||
+	    st != 0) {
+		say("installing on %s failed%s%.*s", host, eout.len ? ": " : "",
+		    (int)(eout.len ? eout.len - 1 : 0), eout.s);
+		goto out;
+	}
+	{
+		char *nl = memchr(out.s, '\n', out.len);
+		char *ver = nl ? strstr(nl, "rtq-claim ") : NULL;
+
+		printf("installed %s:%.*s (%s)\n", host, nl ? (int)(nl -
+		    out.s) : 0, out.s, ver ? strtok(ver, "\n") : "?");
+	}
+	rv = 0;
+out:
+	close(fd);
+	tp_free(&t);
+	buf_free(&out);
+	buf_free(&eout);
+	buf_free(&cmd);
+	free(host);
+	return rv;
+}
+
 static int
 do_reset(struct worker *w)
 {
@@ -1154,6 +1249,9 @@ main(int argc, char *argv[])
 		case 'F':
 			o.failed = 1;
 			break;
+		case 'I':
+			o.install = optarg;
+			break;
 		case 'J':
 			o.json = 1;
 			break;
@@ -1214,6 +1312,12 @@ main(int argc, char *argv[])
 		}
 	}
 	npos = argc - optind;
+	if (o.install != NULL) {
+		if (npos > 0)
+			usage_exit("--install-master takes no task file");
+		setup_signals();
+		return do_install(o.install, argv[0]);
+	}
 	if (o.reset && npos == 2) {
 		/* --reset K: K is the positional that is a number */
 		int k = tf_parse_id(argv[optind], strlen(argv[optind]), &v) ==

@@ -612,10 +612,10 @@ tp_call_input(struct tp *t, const char *sub, const char *const *words,
 		if (t->host != NULL)
 			snprintf(err, errlen, "rtq-claim not found on %s "
 			    "(looked on PATH, in ~/.local/bin and ~/bin). "
-			    "Install it there: scp rtq-claim %s:.local/bin/ "
-			    "(a static binary, built by make), or set "
-			    "RTQ_CLAIM to its path on %s", t->host, t->host,
-			    t->host);
+			    "Install it with: rtq --install-master %s "
+			    "(copies the static rtq-claim to ~/.local/bin "
+			    "there), or set RTQ_CLAIM to its path on %s",
+			    t->host, t->host, t->host);
 		else
 			snprintf(err, errlen, "rtq-claim not found (looked "
 			    "next to rtq and on PATH); install it, or set "
@@ -626,6 +626,23 @@ tp_call_input(struct tp *t, const char *sub, const char *const *words,
 	snprintf(err, errlen, "no reply from rtq-claim for %s (exit %d)%s%s",
 	    where, st, last[0] ? ": " : "", last);
 	return TP_RETRY;
+}
+
+int
+tp_shell(struct tp *t, const char *cmd, int in, struct buf *out,
+    struct buf *errout, int *status)
+{
+	char	*argv[MAXARGS];
+	int	 n = 0, i;
+
+	if (t->host == NULL || t->nssh + 3 > MAXARGS)
+		return -1;
+	for (i = 0; i < t->nssh; i++)
+		argv[n++] = t->ssh[i];
+	argv[n++] = t->host;
+	argv[n++] = (char *)cmd;
+	argv[n] = NULL;
+	return run(argv, in, out, errout, status);
 }
 
 pid_t

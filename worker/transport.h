@@ -81,6 +81,13 @@ int	tp_call_input(struct tp *, const char *sub, const char *const *words,
 pid_t	tp_spawn(struct tp *, const char *sub, int *in, int *out,
 	    char *err, size_t errlen);
 
+/*
+ * Run a shell command line on the master (remote mode only), stdin from
+ * in (-1: /dev/null).  Returns 0 with its output and exit status, or -1.
+ */
+int	tp_shell(struct tp *, const char *cmd, int in, struct buf *out,
+	    struct buf *errout, int *status);
+
 /* Where "FILE" or "HOST:FILE" is, for messages. */
 const char *tp_where(const struct tp *, char *out, size_t outlen);
 
