@@ -42,7 +42,7 @@ endif
 
 HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
-COMMON	 = buf taskfile patch claim proto shquote
+COMMON	 = buf taskfile patch claim proto shquote edit
 HELPER	 = rtq-claim tfio live status
 WORKER	 = rtq shell transport
 UNIT	 = test_taskfile test_claim test_shquote test_patch

@@ -7,6 +7,8 @@
  *	rtq-claim finish FILE WORKER init|task LINE STATUS TEXT
  *	rtq-claim reset FILE [K] [--failed]
  *	rtq-claim add FILE [COMMAND]
+ *	rtq-claim cat FILE
+ *	rtq-claim put FILE < SIZE NEWLINE ORIGINAL EDITED
  *	rtq-claim lock FILE
  *	rtq-claim status FILE [--json] [--color]
  *	rtq-claim heartbeat FILE WORKER [LEASE]
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "claim.h"
+#include "edit.h"
 #include "proto.h"
 #include "taskfile.h"
 #include "live.h"
@@ -44,6 +47,8 @@ static const char usage_text[] =
     "       rtq-claim finish FILE WORKER init|task LINE STATUS TEXT\n"
     "       rtq-claim reset FILE [K] [--failed]\n"
     "       rtq-claim add FILE [COMMAND]\n"
+    "       rtq-claim cat FILE\n"
+    "       rtq-claim put FILE < SIZE NEWLINE ORIGINAL EDITED\n"
     "       rtq-claim lock FILE\n"
     "       rtq-claim status FILE [--json] [--color]\n"
     "       rtq-claim heartbeat FILE WORKER [LEASE]\n"
@@ -104,6 +109,9 @@ struct job {
 	long long		 seq;		/* WORKER/SEQ; -1: none */
 	int			 retry;		/* seq seen before */
 	long			 lease;		/* heartbeat: seconds */
+	/* put: the copy the person edited, then their version */
+	size_t			 nbase;
+	long			 kept;
 	/* add: the lines to append, each ending in '\n' */
 	struct buf		 add;
 	long			 nadd;
@@ -139,6 +147,22 @@ add_lines(struct job *j, const struct tf_file *f, struct patch *p,
 	return 0;
 }
 
+/* All of standard input into b.  Returns 0 or -1. */
+static int
+read_stdin(struct buf *b)
+{
+	char	 chunk[65536];
+	ssize_t	 n;
+
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || buf_add(b, chunk, (size_t)n) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * Read the lines to add: the command given, or standard input, one task a
  * line.  Blank lines are skipped, a CR before the newline dropped.  Returns
@@ -149,10 +173,8 @@ read_add(struct job *j, const char *cmd, const char **msg)
 {
 	static char	 m[128];
 	struct buf	 in = BUF_INIT;
-	char		 chunk[65536];
 	const char	*s, *nl, *end;
 	size_t		 len, lineno = 0;
-	ssize_t		 n;
 
 	if (cmd != NULL) {
 		*msg = "add: the command holds a line break or is blank";
@@ -164,14 +186,10 @@ read_add(struct job *j, const char *cmd, const char **msg)
 		j->nadd = 1;
 		return j->add.s == NULL ? -1 : 0;
 	}
-	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || buf_add(&in, chunk, (size_t)n) == -1) {
-			*msg = "add: cannot read standard input";
-			buf_free(&in);
-			return -1;
-		}
+	if (read_stdin(&in) == -1) {
+		*msg = "add: cannot read standard input";
+		buf_free(&in);
+		return -1;
 	}
 	end = in.s + in.len;
 	for (s = in.s; s != NULL && s < end; s = nl + 1) {
@@ -214,6 +232,18 @@ job_run(struct job *j, const struct tf_file *f, struct patch *p, char *err,
 	}
 	if (strcmp(j->cmd, "add") == 0)
 		return add_lines(j, f, p, err, errlen);
+	if (strcmp(j->cmd, "put") == 0) {
+		struct buf out = BUF_INIT;
+		int r = 0;
+
+		j->kept = edit_merge(j->add.s, j->nbase, j->add.s + j->nbase,
+		    j->add.len - j->nbase, f->buf, f->size, &out, err, errlen);
+		if (j->kept == -1 || patch_replace(p, 0, f->size, out.s,
+		    out.len) == -1)
+			r = TFIO_EDATA;
+		buf_free(&out);
+		return r;
+	}
 	claim_reply_free(&j->rep);
 	return claim_next(f, &j->req, p, &j->rep, err, errlen) == -1 ?
 	    TFIO_EDATA : 0;
@@ -232,6 +262,10 @@ job_reply(const struct job *j)
 	}
 	if (strcmp(j->cmd, "add") == 0) {
 		printf(PROTO_MAGIC " ok added %ld\n", j->nadd);
+		return;
+	}
+	if (strcmp(j->cmd, "put") == 0) {
+		printf(PROTO_MAGIC " ok kept %ld\n", j->kept);
 		return;
 	}
 	if (strcmp(j->cmd, "next") != 0) {
@@ -437,6 +471,24 @@ cmd_lock(const char *path)
 	return 0;
 }
 
+/* The file as it is (no lock: every change is a rename), after "RTQ1 ok". */
+static int
+cmd_cat(const char *path)
+{
+	struct tfio	 t;
+	char		 err[1024];
+	int		 r;
+
+	if ((r = tfio_peek(&t, path, err, sizeof(err))) != 0) {
+		tfio_close(&t);
+		return fail(r, err);
+	}
+	printf(PROTO_MAGIC " ok %zu\n", t.data.len);
+	fwrite(t.data.s, 1, t.data.len, stdout);
+	tfio_close(&t);
+	return 0;
+}
+
 static int
 cmd_status(const char *path, int argc, char **argv)
 {
@@ -560,6 +612,23 @@ job_parse(struct job *j, const char *cmd, int argc, char **argv,
 			return -1;
 		return 0;
 	}
+	if (strcmp(cmd, "put") == 0) {
+		char *nl, *end;
+
+		*msg = "put: expected on standard input the size of the "
+		    "original copy, a newline, that copy, then the edited one";
+		if (argc != 0 || read_stdin(&j->add) == -1 || j->add.len == 0 ||
+		    (nl = memchr(j->add.s, '\n', j->add.len)) == NULL)
+			return -1;
+		j->nbase = (size_t)strtoull(j->add.s, &end, 10);
+		if (end != nl || j->nbase > j->add.len - (size_t)(nl + 1 -
+		    j->add.s))
+			return -1;
+		memmove(j->add.s, nl + 1, j->add.len - (size_t)(nl + 1 -
+		    j->add.s));
+		j->add.len -= (size_t)(nl + 1 - j->add.s);
+		return 0;
+	}
 	if (strcmp(cmd, "add") == 0) {
 		*msg = "add: expected at most one COMMAND (quote it)";
 		if (argc > 1)
@@ -678,6 +747,8 @@ main(int argc, char *argv[])
 		return argc == 0 ? cmd_lock(path) : usage("lock: extra words");
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(path, argc, argv);
+	if (strcmp(cmd, "cat") == 0)
+		return argc == 0 ? cmd_cat(path) : usage("cat: extra words");
 	if (strcmp(cmd, "serve") == 0)
 		return argc == 0 ? cmd_serve(path) :
 		    usage("serve: extra words");

@@ -39,6 +39,7 @@
 #include "proto.h"
 #include "shell.h"
 #include "shquote.h"
+#include "edit.h"
 #include "taskfile.h"
 #include "transport.h"
 #include "version.h"
@@ -58,7 +59,7 @@ struct opts {
 	double		 timeout;	/* seconds; 0: none */
 	long		 slots;
 	const char	*logdir;
-	int		 lock, reset, failed, status, add, json;
+	int		 lock, reset, failed, status, add, json, edit;
 	double		 watch;		/* --status --watch: seconds */
 	char		*command;		/* --add COMMAND */
 	const char	*install;		/* --install-master HOST[:DIR] */
@@ -91,6 +92,7 @@ static const char *self;		/* argv[0]: rtq-claim may be beside it */
 
 static const struct option longopts[] = {
 	{ "add", no_argument, NULL, 'A' },
+	{ "edit", no_argument, NULL, 'e' },
 	{ "exit-when-done", no_argument, NULL, 'x' },
 	{ "failed", no_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
@@ -131,6 +133,8 @@ static const char usage_text[] =
 "                        heartbeats go every SECONDS/4 while a task runs\n"
 "      --add [COMMAND]   append COMMAND, or one task per line of standard\n"
 "                        input, to the task file (under its lock)\n"
+"      --edit            edit the task file in $VISUAL/$EDITOR while workers\n"
+"                        run; claims made meanwhile are kept\n"
 "      --lock            hold the task file's lock until Ctrl-C\n"
 "      --install-master HOST[:DIR]\n"
 "                        copy rtq-claim to HOST's ~/.local/bin (or DIR)\n"
@@ -1003,6 +1007,169 @@ out:
 }
 
 static int
+write_file(const char *path, const char *s, size_t n)
+{
+	int	 fd, r = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600))
+	    == -1)
+		return -1;
+	if (write(fd, s, n) != (ssize_t)n)
+		r = -1;
+	if (close(fd) == -1)
+		r = -1;
+	return r;
+}
+
+static int
+read_file(const char *path, struct buf *b)
+{
+	char	 chunk[65536];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_add(b, chunk, (size_t)n);
+	close(fd);
+	return n == 0 && buf_grow(b, 0) == 0 ? 0 : -1;
+}
+
+/*
+ * --edit: a copy of the file in $VISUAL/$EDITOR, then the edit merged
+ * back by rtq-claim under the lock (common/edit.h): claims made while the
+ * editor was open are kept, and nobody waits for the editor.  Edits that
+ * would make a task run twice need a yes at the terminal.
+ */
+static int
+do_edit(struct worker *w)
+{
+	struct tp_reply	 r;
+	struct buf	 base = BUF_INIT, mine = BUF_INIT, warn = BUF_INIT;
+	char		 dir[4096], copy[4200], orig[4200], err[2048];
+	const char	*tmp = getenv("TMPDIR"), *ed, *base_name, *p;
+	size_t		 n;
+	int		 rv = 1, st, fd;
+	pid_t		 pid;
+
+	if (call(w, "cat", NULL, 0, &r) != TP_OK)
+		return 1;
+	/* "RTQ1 ok SIZE", then the file (after any login noise) */
+	for (p = r.raw.s; p != NULL && strncmp(p, PROTO_MAGIC " ok ", 8) != 0;
+	    p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		;
+	n = p != NULL ? strtoul(p + 8, NULL, 10) : 0;
+	if (p != NULL)
+		p += strlen(p);
+	if (p == NULL || (size_t)(p + 1 - r.raw.s) + n > r.raw.len) {
+		say("short reply from rtq-claim cat for %s", w->where);
+		tp_reply_free(&r);
+		return 1;
+	}
+	buf_add(&base, p + 1, n);
+	buf_grow(&base, 0);
+	tp_reply_free(&r);
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(dir, sizeof(dir), "%s/rtq-edit.XXXXXX", tmp);
+	if (mkdtemp(dir) == NULL) {
+		say("%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	base_name = strrchr(w->tp.file, '/');
+	base_name = base_name ? base_name + 1 : w->tp.file;
+	snprintf(copy, sizeof(copy), "%s/%s", dir, base_name);
+	snprintf(orig, sizeof(orig), "%s/.original", dir);
+	if (write_file(copy, base.s, base.len) == -1 ||
+	    write_file(orig, base.s, base.len) == -1) {
+		say("%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((ed = getenv("VISUAL")) == NULL || *ed == '\0')
+		if ((ed = getenv("EDITOR")) == NULL || *ed == '\0')
+			ed = "vi";
+	setenv("RTQ_ED", ed, 1);
+	if ((pid = fork()) == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", "exec $RTQ_ED \"$1\"", "sh", copy,
+		    (char *)NULL);
+		_exit(127);
+	}
+	while (pid > 0 && waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (pid == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		say("the editor (%s) failed; nothing written back; your copy "
+		    "is %s", ed, copy);
+		goto keep;
+	}
+	if (read_file(copy, &mine) == -1) {
+		say("%s: %s", copy, strerror(errno));
+		goto keep;
+	}
+	if (mine.len == base.len && memcmp(mine.s, base.s, base.len) == 0) {
+		printf("%s: no changes\n", w->where);
+		rv = 0;
+		goto out;
+	}
+	if (edit_check(base.s, base.len, mine.s, mine.len, &warn) > 0) {
+		char answer[16] = "";
+
+		fputs(warn.s, stderr);
+		if (!isatty(STDIN_FILENO)) {
+			say("refusing to write this back without a terminal "
+			    "to confirm; your copy is %s", copy);
+			goto keep;
+		}
+		fprintf(stderr, "write it back anyway? [y/N] ");
+		if (fgets(answer, sizeof(answer), stdin) == NULL ||
+		    (answer[0] != 'y' && answer[0] != 'Y')) {
+			say("nothing written back; your copy is %s", copy);
+			goto keep;
+		}
+	}
+	/* rtq-claim put: the size of the original, the original, the edit */
+	snprintf(orig, sizeof(orig), "%s/.put", dir);
+	if ((fd = open(orig, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1 || dprintf(fd, "%zu\n", base.len) < 0 ||
+	    write(fd, base.s, base.len) != (ssize_t)base.len ||
+	    write(fd, mine.s, mine.len) != (ssize_t)mine.len) {
+		say("%s: %s", orig, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto keep;
+	}
+	st = tp_call_input(&w->tp, "put", NULL, 0, fd, &r, err, sizeof(err));
+	close(fd);
+	unlink(orig);
+	if (st != TP_OK) {
+		say("%s; nothing written back; your copy is %s", err, copy);
+		tp_reply_free(&r);
+		goto keep;
+	}
+	n = strstr(r.raw.s, " kept ") ? strtoul(strstr(r.raw.s, " kept ") + 6,
+	    NULL, 10) : 0;
+	printf("%s: written back", w->where);
+	if (n > 0)
+		printf(" (%zu line%s you deleted had been claimed meanwhile: "
+		    "kept at the end)", n, n == 1 ? "" : "s");
+	printf("\n");
+	tp_reply_free(&r);
+	rv = 0;
+out:
+	unlink(copy);
+	snprintf(orig, sizeof(orig), "%s/.original", dir);
+	unlink(orig);
+	rmdir(dir);
+keep:
+	buf_free(&base);
+	buf_free(&mine);
+	buf_free(&warn);
+	return rv;
+}
+
+static int
 do_reset(struct worker *w)
 {
 	struct tp_reply	 r;
@@ -1237,6 +1404,9 @@ main(int argc, char *argv[])
 			if ((o.logdir = local_path(optarg)) == NULL)
 				usage_exit("--log-dir: out of memory");
 			break;
+		case 'e':
+			o.edit = 1;
+			break;
 		case 'E':
 			if (tf_parse_id(optarg, strlen(optarg), &o.lease) ==
 			    -1 || o.lease < 4 || o.lease > 8640000)
@@ -1361,9 +1531,9 @@ main(int argc, char *argv[])
 		usage_exit("--failed goes with --reset");
 	if ((o.json || o.watch > 0) && !o.status)
 		usage_exit("--json and --watch go with --status");
-	if (o.lock + o.reset + o.status + o.add > 1)
-		usage_exit("--add, --lock, --reset and --status do not go "
-		    "together");
+	if (o.lock + o.reset + o.status + o.add + o.edit > 1)
+		usage_exit("--add, --edit, --lock, --reset and --status do not "
+		    "go together");
 	if (target == NULL && (e = getenv("TASK_FILE")) != NULL && *e != '\0')
 		target = e;
 	if (target == NULL)
@@ -1385,7 +1555,8 @@ main(int argc, char *argv[])
 		usage_exit("empty task file name");
 
 	setup_signals();
-	if (o.slots > 1 && !o.add && !o.lock && !o.reset && !o.status) {
+	if (o.slots > 1 && !o.add && !o.edit && !o.lock && !o.reset &&
+	    !o.status) {
 		int slot;
 
 		if ((rv = slots_run((int)o.slots, &slot)) >= 0)
@@ -1411,6 +1582,8 @@ main(int argc, char *argv[])
 	free(file);
 	if (o.add)
 		return do_add(&w);
+	if (o.edit)
+		return do_edit(&w);
 	if (o.lock)
 		return do_lock(&w);
 	if (o.reset)

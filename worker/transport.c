@@ -344,6 +344,20 @@ parse(struct tp_reply *r)
 	return 0;
 }
 
+/* The requests a serve session takes; the others are one call each. */
+static int
+in_serve(const char *sub)
+{
+	static const char *const subs[] = { "register", "next", "finish",
+	    "reset", "heartbeat", "bye" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(sub, subs[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 session_close(struct tp *t)
 {
@@ -563,7 +577,7 @@ tp_call_input(struct tp *t, const char *sub, const char *const *words,
 	if (t->serve == 0 && (e = getenv("RTQ_NOSERVE")) != NULL &&
 	    strcmp(e, "1") == 0)
 		t->serve = -1;
-	if (t->serve >= 0 && in == -1 && strcmp(sub, "status") != 0) {
+	if (t->serve >= 0 && in == -1 && in_serve(sub)) {
 		rv = session_call(t, sub, words, nwords, r, err, errlen);
 		if (rv != TP_SOFT || t->spid > 0)
 			return rv;
