@@ -44,7 +44,7 @@ HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
 COMMON	 = buf taskfile patch claim proto shquote edit
 HELPER	 = rtq-claim tfio live status
-WORKER	 = rtq shell transport
+WORKER	 = rtq admin slots shell transport
 UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit
 
 S_COMMON = $(COMMON:%=$(O)/static/common/%.o)

@@ -1,0 +1,459 @@
+/*
+ * admin: the rtq commands that manage a queue instead of running it:
+ * --add, --edit, --lock, --reset, --status, --install-master.
+ */
+#define _DEFAULT_SOURCE
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edit.h"
+#include "proto.h"
+#include "shquote.h"
+#include "taskfile.h"
+#include "worker.h"
+
+int
+do_lock(struct worker *w)
+{
+	char		 err[1024], line[256];
+	int		 in, out, st;
+	ssize_t		 n;
+	size_t		 len = 0;
+	pid_t		 pid;
+	struct pollfd	 pfd[2];
+
+	if ((pid = tp_spawn(&w->tp, "lock", &in, &out, err, sizeof(err)))
+	    == -1) {
+		say("%s", err);
+		return 1;
+	}
+	while (len < sizeof(line) - 1 && (n = read(out, line + len, 1)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	if (strncmp(line, PROTO_MAGIC " locked", 11) != 0) {
+		close(in);
+		waitpid(pid, &st, 0);
+		say("could not lock %s%s%s", w->where, line[0] ? ": " : "",
+		    strncmp(line, PROTO_MAGIC " error ", 11) == 0 ?
+		    line + 13 : line);
+		return 1;
+	}
+	printf("%s is locked: edit it now; press Ctrl-C to release the "
+	    "lock\n", w->where);
+	fflush(stdout);
+	pfd[0].fd = selfpipe[0];
+	pfd[1].fd = out;
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (!got_int && !got_hard) {
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			break;
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
+			say("the lock on %s was lost (the connection "
+			    "closed)", w->where);
+			close(in);
+			waitpid(pid, &st, 0);
+			return 1;
+		}
+	}
+	close(in);			/* EOF: rtq-claim lets go */
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	printf("lock on %s released\n", w->where);
+	return 0;
+}
+
+/* --add: one command, or standard input, appended under the lock. */
+int
+do_add(struct worker *w)
+{
+	struct tp_reply	 r;
+	char		 path[4096], buf[65536], err[2048];
+	const char	*tmp = getenv("TMPDIR");
+	ssize_t		 n;
+	int		 fd, rv;
+
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(path, sizeof(path), "%s/rtq-add.XXXXXX", tmp);
+	if ((fd = mkstemp(path)) == -1) {
+		say("%s: %s", path, strerror(errno));
+		return 1;
+	}
+	unlink(path);
+	if (w->o->command != NULL) {
+		n = (ssize_t)strlen(w->o->command);
+		if (write(fd, w->o->command, (size_t)n) != n ||
+		    write(fd, "\n", 1) != 1)
+			goto werr;
+	} else {
+		if (isatty(STDIN_FILENO))
+			say("reading tasks from standard input, one a line; "
+			    "end with Ctrl-D");
+		while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 || write(fd, buf, (size_t)n) != n)
+				goto werr;
+		}
+	}
+	for (;;) {
+		rv = tp_call_input(&w->tp, "add", NULL, 0, fd, &r, err,
+		    sizeof(err));
+		if (rv != TP_RETRY || got_int || got_hard)
+			break;
+		say("%s; retrying in 1 s", err);
+		if (nap(1000))
+			break;
+	}
+	close(fd);
+	if (rv != TP_OK) {
+		say("%s", err);
+		tp_reply_free(&r);
+		return 1;
+	}
+	printf("%s: %s tasks\n", w->where, strncmp(r.raw.s,
+	    PROTO_MAGIC " ok ", 8) == 0 ? r.raw.s + 8 : "added");
+	tp_reply_free(&r);
+	return 0;
+werr:
+	say("%s: %s", path, strerror(errno));
+	close(fd);
+	return 1;
+}
+
+/*
+ * --install-master HOST[:DIR]: copy the rtq-claim beside rtq to the
+ * master, after checking that the master's machine type is ours.
+ */
+int
+do_install(const char *target, const char *argv0)
+{
+	struct tp	 t;
+	struct buf	 out = BUF_INIT, eout = BUF_INIT, cmd = BUF_INIT;
+	struct utsname	 u;
+	char		 err[1024], bin[4096], dir[4096], *host = NULL;
+	const char	*colon = strchr(target, ':'), *slash;
+	int		 fd, st, rv = 1;
+
+	if (colon != NULL) {
+		host = strndup(target, (size_t)(colon - target));
+		snprintf(dir, sizeof(dir), "%s", colon + 1);
+	} else {
+		host = strdup(target);
+		snprintf(dir, sizeof(dir), "~/.local/bin");
+	}
+	if (host == NULL || *host == '\0' || dir[0] == '\0')
+		usage_exit("--install-master: expected HOST or HOST:DIR");
+	slash = strrchr(argv0, '/');
+	snprintf(bin, sizeof(bin), "%.*s%srtq-claim", slash ? (int)(slash -
+	    argv0) : 0, argv0, slash ? "/" : "");
+	if ((fd = open(bin, O_RDONLY | O_CLOEXEC)) == -1) {
+		say("%s: %s (rtq-claim is installed beside rtq)", bin,
+		    strerror(errno));
+		free(host);
+		return 1;
+	}
+	if (uname(&u) == -1 || tp_init(&t, host, "-", argv0, err,
+	    sizeof(err)) == -1) {
+		say("%s", err);
+		close(fd);
+		free(host);
+		return 1;
+	}
+	if (tp_shell(&t, "uname -m", -1, &out, &eout, &st) == -1 || st != 0) {
+		say("cannot run uname -m on %s%s%.*s", host, eout.len ? ": " :
+		    "", (int)(eout.len ? eout.len - 1 : 0), eout.s);
+		goto out;
+	}
+	out.s[strcspn(out.s, "\r\n")] = '\0';
+	if (strcmp(out.s, u.machine) != 0) {
+		say("%s is a %s machine, and this rtq-claim was built for %s: "
+		    "build rtq-claim for %s (make on that machine) and copy it "
+		    "to %s:%s", host, out.s, u.machine, out.s, host, dir);
+		goto out;
+	}
+	/* the directory, a temporary name, then rename: never half a file */
+	buf_adds(&cmd, "d=");
+	if (strncmp(dir, "~/", 2) == 0) {
+		buf_adds(&cmd, "\"$HOME\"/");
+		shquote(&cmd, dir + 2);
+	} else
+		shquote(&cmd, dir);
+	buf_adds(&cmd, " && mkdir -p \"$d\" && cat >\"$d/.rtq-claim.$$\" && "
+	    "chmod 755 \"$d/.rtq-claim.$$\" && "
+	    "mv -f \"$d/.rtq-claim.$$\" \"$d/rtq-claim\" && "
+	    "cd \"$d\" && printf '%s\\n' \"$PWD/rtq-claim\" && "
+	    "./rtq-claim version");
+	buf_reset(&out);
+	buf_reset(&eout);
+	if (cmd.s == NULL || tp_shell(&t, cmd.s, fd, &out, &eout, &st) == -1 ||
+	    st != 0) {
+		say("installing on %s failed%s%.*s", host, eout.len ? ": " : "",
+		    (int)(eout.len ? eout.len - 1 : 0), eout.s);
+		goto out;
+	}
+	{
+		char *nl = memchr(out.s, '\n', out.len);
+		char *ver = nl ? strstr(nl, "rtq-claim ") : NULL;
+
+		printf("installed %s:%.*s (%s)\n", host, nl ? (int)(nl -
+		    out.s) : 0, out.s, ver ? strtok(ver, "\n") : "?");
+	}
+	rv = 0;
+out:
+	close(fd);
+	tp_free(&t);
+	buf_free(&out);
+	buf_free(&eout);
+	buf_free(&cmd);
+	free(host);
+	return rv;
+}
+
+static int
+write_file(const char *path, const char *s, size_t n)
+{
+	int	 fd, r = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600))
+	    == -1)
+		return -1;
+	if (write(fd, s, n) != (ssize_t)n)
+		r = -1;
+	if (close(fd) == -1)
+		r = -1;
+	return r;
+}
+
+static int
+read_file(const char *path, struct buf *b)
+{
+	char	 chunk[65536];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_add(b, chunk, (size_t)n);
+	close(fd);
+	return n == 0 && buf_grow(b, 0) == 0 ? 0 : -1;
+}
+
+/*
+ * --edit: a copy of the file in $VISUAL/$EDITOR, then the edit merged
+ * back by rtq-claim under the lock (common/edit.h): claims made while the
+ * editor was open are kept, and nobody waits for the editor.  Edits that
+ * would make a task run twice need a yes at the terminal.
+ */
+int
+do_edit(struct worker *w)
+{
+	struct tp_reply	 r;
+	struct buf	 base = BUF_INIT, mine = BUF_INIT, warn = BUF_INIT;
+	char		 dir[4096], copy[4200], orig[4200], err[2048];
+	const char	*tmp = getenv("TMPDIR"), *ed, *base_name, *p;
+	size_t		 n;
+	int		 rv = 1, st, fd;
+	pid_t		 pid;
+
+	if (call(w, "cat", NULL, 0, &r) != TP_OK)
+		return 1;
+	/* "RTQ1 ok SIZE", then the file (after any login noise) */
+	for (p = r.raw.s; p != NULL && strncmp(p, PROTO_MAGIC " ok ", 8) != 0;
+	    p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		;
+	n = p != NULL ? strtoul(p + 8, NULL, 10) : 0;
+	if (p != NULL)
+		p += strlen(p);
+	if (p == NULL || (size_t)(p + 1 - r.raw.s) + n > r.raw.len) {
+		say("short reply from rtq-claim cat for %s", w->where);
+		tp_reply_free(&r);
+		return 1;
+	}
+	buf_add(&base, p + 1, n);
+	buf_grow(&base, 0);
+	tp_reply_free(&r);
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(dir, sizeof(dir), "%s/rtq-edit.XXXXXX", tmp);
+	if (mkdtemp(dir) == NULL) {
+		say("%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	base_name = strrchr(w->tp.file, '/');
+	base_name = base_name ? base_name + 1 : w->tp.file;
+	snprintf(copy, sizeof(copy), "%s/%s", dir, base_name);
+	snprintf(orig, sizeof(orig), "%s/.original", dir);
+	if (write_file(copy, base.s, base.len) == -1 ||
+	    write_file(orig, base.s, base.len) == -1) {
+		say("%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((ed = getenv("VISUAL")) == NULL || *ed == '\0')
+		if ((ed = getenv("EDITOR")) == NULL || *ed == '\0')
+			ed = "vi";
+	setenv("RTQ_ED", ed, 1);
+	if ((pid = fork()) == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", "exec $RTQ_ED \"$1\"", "sh", copy,
+		    (char *)NULL);
+		_exit(127);
+	}
+	while (pid > 0 && waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (pid == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		say("the editor (%s) failed; nothing written back; your copy "
+		    "is %s", ed, copy);
+		goto keep;
+	}
+	if (read_file(copy, &mine) == -1) {
+		say("%s: %s", copy, strerror(errno));
+		goto keep;
+	}
+	if (mine.len == base.len && memcmp(mine.s, base.s, base.len) == 0) {
+		printf("%s: no changes\n", w->where);
+		rv = 0;
+		goto out;
+	}
+	if (edit_check(base.s, base.len, mine.s, mine.len, &warn) > 0) {
+		char answer[16] = "";
+
+		fputs(warn.s, stderr);
+		if (!isatty(STDIN_FILENO)) {
+			say("refusing to write this back without a terminal "
+			    "to confirm; your copy is %s", copy);
+			goto keep;
+		}
+		fprintf(stderr, "write it back anyway? [y/N] ");
+		if (fgets(answer, sizeof(answer), stdin) == NULL ||
+		    (answer[0] != 'y' && answer[0] != 'Y')) {
+			say("nothing written back; your copy is %s", copy);
+			goto keep;
+		}
+	}
+	/* rtq-claim put: the size of the original, the original, the edit */
+	snprintf(orig, sizeof(orig), "%s/.put", dir);
+	if ((fd = open(orig, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1 || dprintf(fd, "%zu\n", base.len) < 0 ||
+	    write(fd, base.s, base.len) != (ssize_t)base.len ||
+	    write(fd, mine.s, mine.len) != (ssize_t)mine.len) {
+		say("%s: %s", orig, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto keep;
+	}
+	st = tp_call_input(&w->tp, "put", NULL, 0, fd, &r, err, sizeof(err));
+	close(fd);
+	unlink(orig);
+	if (st != TP_OK) {
+		say("%s; nothing written back; your copy is %s", err, copy);
+		tp_reply_free(&r);
+		goto keep;
+	}
+	n = strstr(r.raw.s, " kept ") ? strtoul(strstr(r.raw.s, " kept ") + 6,
+	    NULL, 10) : 0;
+	printf("%s: written back", w->where);
+	if (n > 0)
+		printf(" (%zu line%s you deleted had been claimed meanwhile: "
+		    "kept at the end)", n, n == 1 ? "" : "s");
+	printf("\n");
+	tp_reply_free(&r);
+	rv = 0;
+out:
+	unlink(copy);
+	snprintf(orig, sizeof(orig), "%s/.original", dir);
+	unlink(orig);
+	rmdir(dir);
+keep:
+	buf_free(&base);
+	buf_free(&mine);
+	buf_free(&warn);
+	return rv;
+}
+
+int
+do_reset(struct worker *w)
+{
+	struct tp_reply	 r;
+	char		 kw[32];
+	const char	*words[2];
+	int		 n = 0;
+
+	if (w->o->reset_k > 0) {
+		snprintf(kw, sizeof(kw), "%ld", w->o->reset_k);
+		words[n++] = kw;
+	}
+	if (w->o->failed)
+		words[n++] = "--failed";
+	if (call(w, "reset", words, n, &r) != TP_OK)
+		return 1;
+	tp_reply_free(&r);
+	printf("%s reset%s\n", w->where, w->o->failed ? " (failed tasks)" :
+	    "");
+	return 0;
+}
+
+/* One status report on stdout; 0 or 1. */
+static int
+status_once(struct worker *w, int json, int clear)
+{
+	struct tp_reply	 r;
+	const char	*words[2], *body, *e;
+	int		 n = 0;
+
+	if (json)
+		words[n++] = "--json";
+	else if (isatty(STDOUT_FILENO) && ((e = getenv("NO_COLOR")) == NULL ||
+	    *e == '\0'))
+		words[n++] = "--color";
+	if (call(w, "status", words, n, &r) != TP_OK)
+		return 1;
+	/* the report follows the head line (after any login noise) */
+	for (body = r.raw.s; body != NULL && strncmp(body, PROTO_MAGIC " ok",
+	    7) != 0; body = strchr(body, '\n') ? strchr(body, '\n') + 1 :
+	    NULL)
+		;
+	body = body != NULL ? body + strlen(body) + 1 : "";
+	if (clear)
+		fputs("\033[H\033[2J", stdout);
+	if (w->tp.host != NULL && !json)
+		printf("%s:", w->tp.host);
+	fputs(body, stdout);
+	fflush(stdout);
+	tp_reply_free(&r);
+	return 0;
+}
+
+int
+do_status(struct worker *w)
+{
+	int	 rv;
+
+	if (w->o->watch <= 0)
+		return status_once(w, w->o->json, 0);
+	do {
+		if ((rv = status_once(w, w->o->json, isatty(STDOUT_FILENO))) !=
+		    0)
+			return rv;
+	} while (!nap((int)(w->o->watch * 1000)));
+	return 0;
+}
+
