@@ -72,7 +72,7 @@ tf_split(struct tf_file *f, const char *buf, size_t size, char *err,
 		    "a text file", n);
 		return -1;
 	}
-	cap = 1024;
+	cap = size / 32 + 1024;		/* most lines are longer than that */
 	if ((f->off = malloc(cap * sizeof(*f->off))) == NULL)
 		goto nomem;
 	n = 0;

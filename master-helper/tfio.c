@@ -21,6 +21,9 @@
 #include "tfio.h"
 
 #define CARRY_ROUNDS	3
+#define SPARE_MAX	(256u << 20)
+
+static struct buf spare;		/* the last read buffer, for reuse */
 
 char *
 tfio_expand(const char *path, char *err, size_t errlen)
@@ -105,6 +108,10 @@ read_all(struct tfio *t, char *err, size_t errlen)
 	 * saving in place) kills the reader with SIGBUS; read() sees the
 	 * truncation, and the stat before the rename makes us redo.
 	 */
+	if (t->data.s == NULL && spare.cap >= (size_t)t->st.st_size + 1) {
+		t->data = spare;	/* pages already touched: no faults */
+		memset(&spare, 0, sizeof(spare));
+	}
 	buf_reset(&t->data);
 	if (buf_grow(&t->data, (size_t)t->st.st_size + 1) == -1) {
 		snprintf(err, errlen, "%s: out of memory reading %lld bytes",
@@ -448,6 +455,12 @@ tfio_close(struct tfio *t)
 	free(t->reallockpath);
 	free(t->path);
 	free(t->lockpath);
+	/* a serve session reads the file again and again: keep the buffer */
+	if (t->data.cap <= SPARE_MAX && t->data.cap > spare.cap) {
+		buf_free(&spare);
+		spare = t->data;
+		memset(&t->data, 0, sizeof(t->data));
+	}
 	buf_free(&t->data);
 	t->fd = t->lockfd = t->reallockfd = -1;
 	t->path = t->lockpath = t->reallockpath = NULL;
