@@ -39,6 +39,23 @@ live_load(int fd, struct live *l)
 		if ((nl = strchr(p, '\n')) == NULL)
 			break;		/* a torn last line: skip it */
 		*nl = '\0';
+		if (strncmp(p, "prev ", 5) == 0) {
+			long slot = strtol(p + 5, &q, 10);
+
+			if (slot >= 0 && slot < TFIO_PREVS) {
+				l->prev[slot].ino = strtoull(q, &q, 10);
+				l->prev[slot].size = strtoll(q, &q, 10);
+				l->prev[slot].when = strtoll(q, &q, 10);
+			}
+			continue;
+		}
+		if (strncmp(p, "next ", 5) == 0) {
+			l->prev_next = (int)(strtol(p + 5, NULL, 10) %
+			    TFIO_PREVS);
+			if (l->prev_next < 0)
+				l->prev_next = 0;
+			continue;
+		}
 		/* no sscanf: it would double the size of rtq-claim */
 		k = 0;
 		e.w = strtol(p, &q, 10);
@@ -71,6 +88,11 @@ live_save(int fd, const struct live *l)
 	int		 r = -1;
 
 	buf_adds(&b, LIVE_HEAD);
+	buf_printf(&b, "next %d\n", l->prev_next);
+	for (i = 0; i < TFIO_PREVS; i++)
+		if (l->prev[i].ino != 0)
+			buf_printf(&b, "prev %zu %llu %lld %lld\n", i,
+			    l->prev[i].ino, l->prev[i].size, l->prev[i].when);
 	for (i = 0; i < l->n; i++)
 		buf_printf(&b, "%ld %lld %ld %lld%s\n", l->e[i].w,
 		    l->e[i].seen, l->e[i].lease, l->e[i].seq,

@@ -6,7 +6,11 @@
  * id, the master's clock (seconds since the epoch) when it last made a
  * request, its lease in seconds, and the sequence number of its last
  * request (a request that comes again with the same number is a retry
- * whose reply was lost: it is not applied twice).  Read and written only under the
+ * whose reply was lost: it is not applied twice).  Lines "prev SLOT INO
+ * SIZE WHEN" remember the versions recent rewrites replaced, kept linked
+ * beside the task file, and how many of their bytes are in the current
+ * file; "next SLOT" the slot the next rewrite takes (see tfio.h: appends
+ * that reach an old version late are carried over).  Read and written only under the
  * lock.  A worker not heard from for longer than its lease is declared
  * lost: its running tasks are released as "#lost" for others.  Workers that
  * never appear here (runtask.sh's) are never declared lost.  A damaged
@@ -17,6 +21,8 @@
 #define RTQ_LIVE_H
 
 #include <stddef.h>
+
+#include "tfio.h"
 
 #define LIVE_LEASE	120	/* seconds, when a worker did not say */
 
@@ -31,6 +37,9 @@ struct live_ent {
 struct live {
 	struct live_ent	*e;
 	size_t		 n, cap;
+	/* the task file's previous versions (tfio.h) */
+	struct tfio_prev prev[TFIO_PREVS];
+	int		 prev_next;
 };
 
 /* Read the table from fd (the lock file).  Returns 0 or -1 (memory). */

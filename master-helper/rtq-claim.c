@@ -352,25 +352,20 @@ lost_fn(void *ctx, const struct tf_file *f, struct patch *p, char *err,
  * or a TFIO_E* code.
  */
 static int
-liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
+liveness(struct tfio *t, struct job *j, struct live *lvp, char *err,
+    size_t errlen)
 {
-	struct live	 lv;
 	struct live_ent	*e;
 	struct lost_ctx	 c;
 	long		 ids[256];
 	long long	 now = (long long)time(NULL);
 	long		 w = j->req.worker;
 	int		 r = 0, bye = strcmp(j->cmd, "bye") == 0;
+#define lv (*lvp)
 
-	int		 fd = t->reallockfd != -1 ? t->reallockfd : t->lockfd;
-
-	if (live_load(fd, &lv) == -1)
-		return 0;
 	if (!bye && (e = live_get(&lv, w)) != NULL && e->lost) {
 		e->lost = 0;
 		live_touch(&lv, w, now, j->lease);
-		live_save(fd, &lv);
-		live_free(&lv);
 		return 1;
 	}
 	if (bye)
@@ -389,9 +384,23 @@ liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 	while ((c.n = live_expire(&lv, now, w, ids, 256)) > 0)
 		if ((r = rewrite(t, lost_fn, &c, err, errlen)) != 0)
 			break;
-	live_save(fd, &lv);
-	live_free(&lv);
 	return r;
+#undef lv
+}
+
+struct prev_ctx {
+	struct live	*lv;
+	int		 fd;
+};
+
+/* tfio: the previous versions changed; record them before going on */
+static void
+prev_saved(struct tfio *t, void *arg)
+{
+	struct prev_ctx	*c = arg;
+
+	(void)t;
+	live_save(c->fd, c->lv);
 }
 
 /* Lock, check liveness, read, compute, commit (again if changed), reply. */
@@ -399,23 +408,42 @@ static int
 transact(const char *path, struct job *j)
 {
 	struct tfio	 t;
+	struct live	 lv;
+	struct prev_ctx	 pc;
 	char		 err[1024], msg[1200];
-	int		 r;
+	int		 r, lockfd;
 
+	memset(&lv, 0, sizeof(lv));
 	if ((r = tfio_open(&t, path, err, sizeof(err))) != 0)
 		goto out;
+	/* the table in the lock file: liveness, and the previous inode */
+	lockfd = t.reallockfd != -1 ? t.reallockfd : t.lockfd;
+	live_load(lockfd, &lv);
+	t.prev = lv.prev;
+	t.prev_next = &lv.prev_next;
+	pc.lv = &lv;
+	pc.fd = lockfd;
+	t.prev_saved = prev_saved;
+	t.prev_ctx = &pc;
+	if ((r = tfio_carry_prev(&t, err, sizeof(err))) != 0)
+		goto save;
 	if (j->has_worker) {
-		if ((r = liveness(&t, j, err, sizeof(err))) == 1) {
+		if ((r = liveness(&t, j, &lv, err, sizeof(err))) == 1) {
 			printf(PROTO_MAGIC " lost\n");
 			r = 0;
-			goto done;
+			goto save;
 		}
 		if (r != 0)
-			goto out;
+			goto save;
 	}
-	if (strcmp(j->cmd, "heartbeat") == 0 || strcmp(j->cmd, "bye") == 0)
-		goto out;
-	r = rewrite(&t, job_fn, j, err, sizeof(err));
+	if (strcmp(j->cmd, "heartbeat") != 0 && strcmp(j->cmd, "bye") != 0)
+		r = rewrite(&t, job_fn, j, err, sizeof(err));
+	if (r == 0)
+		job_reply(j);
+save:
+	live_save(lockfd, &lv);
+	if (r == 0)
+		goto done;
 out:
 	if (r == 0)
 		job_reply(j);
@@ -425,6 +453,7 @@ out:
 	} else
 		fail(r, err);
 done:
+	live_free(&lv);
 	tfio_close(&t);
 	return r;
 }

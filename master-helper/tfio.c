@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tfio.h"
@@ -24,6 +25,59 @@
 #define SPARE_MAX	(256u << 20)
 
 static struct buf spare;		/* the last read buffer, for reuse */
+
+/* ".NAME.prev.rtq.SLOT" beside the real file; a new string, or NULL. */
+static char *
+prev_path(const char *path, int slot)
+{
+	char	*real, *slash, *p;
+
+	if ((real = realpath(path, NULL)) == NULL)
+		return NULL;
+	slash = strrchr(real, '/');
+	if ((p = malloc(strlen(real) + 32)) != NULL)
+		sprintf(p, "%.*s/.%s.prev.rtq.%d", (int)(slash - real), real,
+		    slash + 1, slot);
+	free(real);
+	return p;
+}
+
+static void
+prev_changed(struct tfio *t)
+{
+	if (t->prev_saved != NULL)
+		t->prev_saved(t, t->prev_ctx);
+}
+
+/* Append bytes [from, to) of fd to the file at path. */
+static int
+copy_tail(int fd, off_t from, off_t to, const char *path, int nosync)
+{
+	char	 chunk[65536];
+	ssize_t	 n;
+	int	 out;
+
+	if ((out = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
+		return -1;
+	while (from < to) {
+		/* never past to: the file may grow meanwhile, and the caller
+		 * counts on exactly [from, to) */
+		n = pread(fd, chunk, (size_t)(to - from) < sizeof(chunk) ?
+		    (size_t)(to - from) : sizeof(chunk), from);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || write(out, chunk, (size_t)n) != n) {
+			close(out);
+			return -1;
+		}
+		from += n;
+	}
+	if (!nosync && fsync(out) == -1) {
+		close(out);
+		return -1;
+	}
+	return close(out);
+}
 
 char *
 tfio_expand(const char *path, char *err, size_t errlen)
@@ -252,6 +306,72 @@ tfio_open2(struct tfio *t, const char *path, int nolock, char *err,
 	return read_all(t, err, errlen);
 }
 
+/*
+ * Copy what reached the previous versions past what was carried before to
+ * the end of the task file, oldest first; let go of versions replaced
+ * long ago.  Returns 1 when it copied, 0 when there was nothing, or a
+ * TFIO_E* code.
+ */
+static int
+carry_prev(struct tfio *t, char *err, size_t errlen)
+{
+	struct tfio_prev *pv;
+	struct stat	 st;
+	long long	 now = (long long)time(NULL);
+	char		*path;
+	int		 i, k, fd, r = 0;
+
+	if (t->prev == NULL)
+		return 0;
+	for (k = 0; k < TFIO_PREVS && r >= 0; k++) {
+		i = (*t->prev_next + k) % TFIO_PREVS;	/* oldest first */
+		pv = &t->prev[i];
+		if (pv->ino == 0 || (path = prev_path(t->path, i)) == NULL)
+			continue;
+		/*
+		 * The record may be older than the link (a kill): then the
+		 * link may name the current file, all of whose bytes are
+		 * here already.
+		 */
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1 &&
+		    fstat(fd, &st) == 0 && (unsigned long long)st.st_ino ==
+		    pv->ino && st.st_ino != t->st.st_ino &&
+		    st.st_size > pv->size) {
+			if (copy_tail(fd, (off_t)pv->size, st.st_size,
+			    t->path, t->nosync) == -1) {
+				snprintf(err, errlen, "%s: copying lines "
+				    "appended to a previous version: %s",
+				    t->path, strerror(errno));
+				r = TFIO_EIO;
+			} else {
+				pv->size = st.st_size;
+				prev_changed(t);
+				r = 1;
+			}
+		}
+		if (fd != -1)
+			close(fd);
+		if (r >= 0 && now - pv->when > TFIO_PREV_SECS) {
+			/* quiet for long enough: free its disk space */
+			pv->ino = 0;
+			prev_changed(t);
+			unlink(path);
+		}
+		free(path);
+	}
+	return r;
+}
+
+int
+tfio_carry_prev(struct tfio *t, char *err, size_t errlen)
+{
+	int	 r;
+
+	if ((r = carry_prev(t, err, errlen)) == 1)
+		r = tfio_reread(t, err, errlen);
+	return r;
+}
+
 int
 tfio_reread(struct tfio *t, char *err, size_t errlen)
 {
@@ -325,40 +445,23 @@ static int
 carry_appends(struct tfio *t, const char *real, char *err, size_t errlen)
 {
 	struct stat	 st;
-	char		 chunk[65536];
 	off_t		 from = (off_t)t->data.len;
-	ssize_t		 n;
-	int		 round, out = -1, r = 0;
+	int		 round;
 
 	for (round = 0; round < CARRY_ROUNDS; round++) {
 		if (fstat(t->fd, &st) == -1 || st.st_size <= from)
 			break;
-		if (out == -1 && (out = open(real, O_WRONLY | O_APPEND |
-		    O_CLOEXEC)) == -1)
-			goto fail;
-		while (from < st.st_size) {
-			n = pread(t->fd, chunk, sizeof(chunk), from);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			if (write(out, chunk, (size_t)n) != n)
-				goto fail;
-			from += n;
+		if (copy_tail(t->fd, from, st.st_size, real, t->nosync) ==
+		    -1) {
+			snprintf(err, errlen, "%s: copying lines appended "
+			    "during the rewrite: %s (they are in %s)", real,
+			    strerror(errno), "its previous version");
+			return TFIO_EIO;
 		}
+		from = st.st_size;
 	}
-	if (out != -1 && !t->nosync && fsync(out) == -1)
-		goto fail;
-	if (out != -1)
-		close(out);
-	return r;
-fail:
-	snprintf(err, errlen, "%s: copying lines appended during the "
-	    "rewrite: %s (they are still in the old file's inode)", real,
-	    strerror(errno));
-	if (out != -1)
-		close(out);
-	return TFIO_EIO;
+	t->carried = (long long)from;
+	return 0;
 }
 
 int
@@ -366,7 +469,8 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 {
 	struct stat	 st;
 	char		*real = NULL, *dircopy = NULL, *basecopy = NULL;
-	char		*tmp = NULL, *dir, *base;
+	char		*tmp = NULL, *dir, *base, *prev = NULL;
+	struct tfio_prev *linked = NULL;
 	int		 fd = -1, r = TFIO_EIO, saved;
 
 	if (p->n == 0)
@@ -404,7 +508,16 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 	fd = -1;
 	if (saved == -1)
 		goto werr;
-	/* changed since read (an append, an editor's save)? redo */
+	/*
+	 * Late appends to the previous version, looked at once more before
+	 * that version is let go; then: changed since read (an append, an
+	 * editor's save)? redo.
+	 */
+	if ((saved = carry_prev(t, err, errlen)) != 0) {
+		unlink(tmp);
+		r = saved == 1 ? -1 : saved;
+		goto out;
+	}
 	if (stat(t->path, &st) == -1 || st.st_ino != t->st.st_ino ||
 	    st.st_dev != t->st.st_dev || st.st_size != t->st.st_size ||
 	    st.st_mtim.tv_sec != t->st.st_mtim.tv_sec ||
@@ -413,6 +526,33 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 		unlink(tmp);
 		r = -1;
 		goto out;
+	}
+	/*
+	 * Keep the inode being replaced reachable for late appends, in the
+	 * next slot of the ring (the oldest version there was just looked at
+	 * by carry_prev above), and record it before the rename.
+	 */
+	if (t->prev != NULL && (prev = prev_path(real, *t->prev_next)) !=
+	    NULL) {
+		char *ptmp = malloc(strlen(prev) + 5);
+
+		if (ptmp != NULL) {
+			sprintf(ptmp, "%s.new", prev);
+			unlink(ptmp);
+			if (link(real, ptmp) == 0 && rename(ptmp, prev) == 0) {
+				struct tfio_prev *pv = &t->prev[*t->prev_next];
+
+				pv->ino = (unsigned long long)t->st.st_ino;
+				pv->size = (long long)t->data.len;
+				pv->when = (long long)time(NULL);
+				linked = pv;
+				*t->prev_next = (*t->prev_next + 1) %
+				    TFIO_PREVS;
+				prev_changed(t);
+			} else
+				unlink(ptmp);
+			free(ptmp);
+		}
 	}
 	if (rename(tmp, real) == -1)
 		goto werr;
@@ -424,6 +564,10 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 		goto out;
 	}
 	r = carry_appends(t, real, err, errlen);
+	if (linked != NULL) {
+		linked->size = t->carried;
+		prev_changed(t);
+	}
 	goto out;
 werr:
 	snprintf(err, errlen, "%s: writing the new version failed: %s; the "
@@ -438,6 +582,7 @@ out:
 		unlink(tmp);
 	free(tmp);
 	free(real);
+	free(prev);
 	free(dircopy);
 	free(basecopy);
 	return r;

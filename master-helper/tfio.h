@@ -17,8 +17,14 @@
  * Just before the rename the file is stat'ed again; if it changed since it
  * was read, the caller is told to redo its work on the new content.  After
  * the rename, bytes that still reached the old file are copied to the end
- * of the new one.  What remains is a writer that opened the old file before
- * the rename and writes to it after the last look (see rtq-taskfile(5)).
+ * of the new one.  A writer that opened the file before the rename may
+ * write after that look, so each replaced inode stays linked beside the
+ * task file, as ".NAME.prev.rtq.N" in a ring of TFIO_PREVS, for
+ * TFIO_PREV_SECS seconds: every request (under the lock) copies whatever
+ * reached them since, and the rewrite looks once more before it lets one
+ * go.  What remains is a writer that opened the file more than
+ * TFIO_PREVS rewrites or TFIO_PREV_SECS seconds before it writes (see
+ * rtq-taskfile(5)).
  */
 #ifndef RTQ_TFIO_H
 #define RTQ_TFIO_H
@@ -28,6 +34,16 @@
 
 #include "buf.h"
 #include "patch.h"
+
+#define TFIO_PREVS	16	/* previous versions watched for late appends */
+#define TFIO_PREV_SECS	5	/* for this long after they were replaced */
+
+/* A replaced version of the task file, kept linked as .NAME.prev.rtq.SLOT */
+struct tfio_prev {
+	unsigned long long ino;		/* 0: slot unused */
+	long long	 size;		/* its bytes already carried over */
+	long long	 when;		/* replaced at (seconds since epoch) */
+};
 
 struct tfio {
 	char		*path;		/* as given, with ~ expanded */
@@ -39,6 +55,17 @@ struct tfio {
 	struct stat	 st;		/* of fd, when read */
 	struct buf	 data;		/* its content */
 	int		 nosync;	/* skip fsync (RTQ_NOSYNC=1) */
+	/* the versions recent rewrites replaced (the caller keeps them) */
+	struct tfio_prev *prev;		/* TFIO_PREVS of them, or NULL */
+	int		*prev_next;	/* the slot the next rewrite takes */
+	long long	 carried;	/* bytes of the old inode in the new */
+	/*
+	 * Called whenever prev changed (a version linked, late bytes
+	 * carried), before anything else happens: a kill must not leave a
+	 * record behind the links.
+	 */
+	void		(*prev_saved)(struct tfio *, void *);
+	void		*prev_ctx;
 };
 
 /* Exit codes of rtq-claim, also used as error classes here. */
@@ -65,6 +92,13 @@ int	 tfio_open(struct tfio *, const char *path, char *err, size_t errlen);
  * liveness table.
  */
 int	 tfio_peek(struct tfio *, const char *path, char *err, size_t errlen);
+
+/*
+ * Bytes that reached the versions recent rewrites replaced (t->prev),
+ * past what was carried before, are appended to the task file, and the
+ * file is re-read.  Returns 0 or a TFIO_E* code.
+ */
+int	 tfio_carry_prev(struct tfio *, char *err, size_t errlen);
 
 /* Re-read the file (after tfio_commit asked for it).  0 or TFIO_E*. */
 int	 tfio_reread(struct tfio *, char *err, size_t errlen);

@@ -125,6 +125,10 @@ for ((p = 0; p < NPROC; p++)); do
 	    <(cut -d ' ' -f 1 "$T/claims.$p" | sort -n) >&2 ||
 		die "proc $p (worker $id): file and claim log disagree"
 done
-"$CLAIM" status "$F" | grep -qx "count done $NTASK" || die "status: not all done"
+"$CLAIM" status "$F" --json | sed 1d | python3 -c "
+import json, sys
+d = json.load(sys.stdin)['tasks']
+assert d['done'] == $NTASK and d['total'] == $NTASK, d
+" || die "status: not all done"
 
 say "exactly once, under contention"

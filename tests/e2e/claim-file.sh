@@ -50,9 +50,14 @@ expect_file "$T/got" <<'EOF'
 echo c
 EOF
 expect_eq "mode of the target" "$(stat -c %a "$T/real/sub/tasks.sh")" 640
-# the target is locked by its own name too (no temporary file is left)
-expect_eq "files next to the target" "$(ls -A "$T/real/sub" | tr '\n' ' ')" \
+# the target is locked by its own name too, and its previous versions kept
+# for late appends (.NAME.prev.rtq.N, as many as rewrites, up to 16); no
+# temporary file is left
+expect_eq "files next to the target" "$(ls -A "$T/real/sub" |
+    grep -v '^\.tasks\.sh\.prev\.rtq\.[0-9]*$' | tr '\n' ' ')" \
     "tasks.sh tasks.sh.lock "
+[ -e "$T/real/sub/.tasks.sh.prev.rtq.0" ] ||
+	die "no previous version kept beside the target"
 expect_eq "files next to the links" "$(ls -A "$T/links" | tr '\n' ' ')" \
     "chain.sh chain.sh.lock tasks.sh tasks.sh.lock "
 
@@ -124,8 +129,8 @@ expect_eq "reply for sub/x.sh" "$out" $'RTQ1 work 2 none 1\ntask 2 echo b'
 out=$(cd / && HOME=$T/home/ "$CLAIM" next '~/sub/x.sh' 2 0) ||
 	die "~/ with a HOME ending in /"
 expect_eq "reply for ~/ with HOME=.../" "$out" $'RTQ1 work 3 none 1\ntask 3 echo c'
-expect_eq "files in HOME/sub" "$(ls -A "$T/home/sub" | tr '\n' ' ')" \
-    "x.sh x.sh.lock "
+expect_eq "files in HOME/sub" "$(ls -A "$T/home/sub" |
+    grep -v '^\.x\.sh\.prev\.rtq\.[0-9]*$' | tr '\n' ' ')" "x.sh x.sh.lock "
 out=$(cd / && HOME=$T/home "$CLAIM" next '~/nope.sh' 0 0 2>&1)
 grep -q "$T/home/nope.sh: no such task file" <<<"$out" ||
 	die "the error for a missing ~/ file does not name the expanded path: $out"

@@ -15,8 +15,10 @@
 # cut right after its position word (what is left is a valid request that
 # lacks the report of the previous task).
 #
-# RTQ_FLAKY_SEED picks the fault schedule (default 1); RTQ_FLAKY_TASKS the
-# number of tasks per run (150).
+# RTQ_FLAKY_SEED picks the fault schedule (default 1).  RTQ_FLAKY_TASKS
+# (200) and RTQ_FLAKY_TASKS1 (60) give the number of tasks of the two runs;
+# one ssh call per request costs ~0.3 s on the loopback sshd (a session
+# start, even over a shared connection), hence fewer tasks there.
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
@@ -36,7 +38,8 @@ with_sshd
 export RTQ_CLAIM=$RTQ_BIN/rtq-claim
 H=$SSHD_HOST
 SEED=${RTQ_FLAKY_SEED:-1}
-NTASKS=${RTQ_FLAKY_TASKS:-150}
+NTASKS=${RTQ_FLAKY_TASKS:-200}
+NTASKS1=${RTQ_FLAKY_TASKS1:-60}
 NWORKERS=4
 
 # The wrapper.  FLAKY_DIR holds its call counter (under flock), the fault
@@ -47,8 +50,11 @@ NWORKERS=4
 # contacting), FLAKY_AFTER (one-shot: run, lose the reply), FLAKY_RCUT
 # (serve: cut after 1-25 reply lines), FLAKY_QCUT (serve: cut a request
 # line, at a random byte of it, within the first 10 requests); other serve
-# sessions are cut after 20-80 reply lines, so that no worker settles on a
-# good session for the rest of the run.  FLAKY_CUTPOS=1 instead cuts, in
+# sessions are cut after 10-40 reply lines, so that no worker settles on a
+# good session for the rest of the run.  After 3 faults in a row for one
+# worker (its rtq is our parent) without a reply getting through, the next
+# call is left alone: rtq's backoff doubles per failure (to 60 s), and a
+# long streak would only make the test slow.  FLAKY_CUTPOS=1 instead cuts
 # the first request of the run that reports a task right after its
 # position word ("next W/SEQ POS"), for the deterministic case.  ssh -G
 # (rtq reading the configuration) is passed through uncounted.
@@ -63,22 +69,31 @@ echo "$n" >"$D/count"
 exec 9>&-
 RANDOM=$((FLAKY_SEED * 100003 + n))
 r=$((RANDOM % 100))
-log() { echo "$n $*" >>"$D/faults"; }
+streakf=$D/streak.$PPID
+streak=$(cat "$streakf" 2>/dev/null || echo 0)
+log() {
+	echo "$n $*" >>"$D/faults"
+	echo $(($(cat "$streakf" 2>/dev/null || echo 0) + 1)) >"$streakf"
+}
 cmd=${*: -1}
 case $cmd in *" serve "*) serve=1 ;; *) serve=0 ;; esac
+if [ "${FLAKY_CUTPOS:-0}" = 1 ] || [ "$streak" -ge 3 ]; then
+	r=100	# no fault at the start of this call
+fi
 
-if [ "${FLAKY_CUTPOS:-0}" != 1 ] && ((r < FLAKY_BEFORE)); then
+if ((r < FLAKY_BEFORE)); then
 	log before
 	echo "ssh: connect to host rtqtest port 22: Connection timed out" >&2
 	exit 255
 fi
 if [ $serve = 0 ]; then
-	if ((r < FLAKY_BEFORE + FLAKY_AFTER)) && [ "${FLAKY_CUTPOS:-0}" != 1 ]; then
+	if ((r < FLAKY_BEFORE + FLAKY_AFTER)); then
 		ssh "$@" >/dev/null 2>&1
 		log after "exit $?"
 		echo "Connection to rtqtest closed by remote host." >&2
 		exit 255
 	fi
+	echo 0 >"$streakf"
 	exec ssh "$@"
 fi
 
@@ -86,13 +101,15 @@ fi
 rcut=-1 qcut=-1 qoff=-1
 if [ "${FLAKY_CUTPOS:-0}" = 1 ]; then
 	qcut=pos
+elif [ "$streak" -ge 3 ]; then
+	rcut=$((10 + RANDOM % 31))
 elif ((r < FLAKY_BEFORE + FLAKY_RCUT)); then
 	rcut=$((1 + RANDOM % 25))
 elif ((r < FLAKY_BEFORE + FLAKY_RCUT + FLAKY_QCUT)); then
 	qcut=$((1 + RANDOM % 10))	# which request line (1: hello)
 	qoff=$RANDOM			# where in it (modulo its length)
 else
-	rcut=$((20 + RANDOM % 61))
+	rcut=$((10 + RANDOM % 31))
 fi
 cutmark=$D/cut.$n
 coproc S { exec ssh "$@"; }
@@ -106,7 +123,7 @@ eval "exec ${S[1]}>&- ${S[0]}<&-"	# only our copies: ssh must see EOF
 		k=$((k + 1))
 		cut=
 		if [ "$qcut" = pos ]; then
-			# the first report in the run (a file says it was done)
+			# the first report in the run (a directory says it was done)
 			case $req in next\ *\ *\ task\ *)
 				if mkdir "$D/cutpos.done" 2>/dev/null; then
 					read -r -a w <<<"${req:0:200}"
@@ -116,7 +133,7 @@ eval "exec ${S[1]}>&- ${S[0]}<&-"	# only our copies: ssh must see EOF
 		elif [ "$k" = "$qcut" ]; then
 			cut=${req:0:$((qoff % (${#req} + 1)))}
 		fi
-		if [ -n "$cut" ] || { [ "$k" = "$qcut" ] && [ "$qcut" != pos ]; }; then
+		if [ -n "$cut" ] || [ "$k" = "$qcut" ]; then
 			: >"$cutmark"
 			log qcut "request $k cut after ${#cut} of $((${#req} + 1)) bytes: [${cut:0:60}]"
 			printf '%s' "$cut" >&$to
@@ -124,7 +141,8 @@ eval "exec ${S[1]}>&- ${S[0]}<&-"	# only our copies: ssh must see EOF
 		fi
 		printf '%s\n' "$req" >&$to
 	done
-) &
+) <&0 >/dev/null &	# (without <&0, bash gives a background job /dev/null;
+	# its stdout must not hold the reply pipe open)
 exec {to}>&-
 # replies: from ssh to our stdout
 k=0
@@ -141,6 +159,7 @@ while IFS= read -r line <&$from; do
 	fi
 	printf '%s\n' "$line"
 	k=$((k + 1))
+	[ $k = 2 ] && echo 0 >"$streakf"	# a reply after the hello got through
 done
 wait "$spid"
 st=$?
@@ -208,12 +227,16 @@ run() {
 	# every line: the header, a task done once, or a registration
 	local stray
 	stray=$(sed 1d "$F" | grep -vE "$re" | grep -vE '^# worker [0-9]+: ' || true)
-	[ "$(sed -n 1p "$F")" = "#LASTWORKER $((nworkers - 1))" ] || stray+=$'\n'"line 1: $(sed -n 1p "$F")"
+	# A register whose reply is lost is sent again and registers another
+	# id (register carries no SEQ): counted, not failed.
+	nreg=$(grep -cE '^# worker [0-9]+: ' "$F" || true)
+	[ "$nreg" -ge "$nworkers" ] && [ "$(sed -n 1p "$F")" = "#LASTWORKER $((nreg - 1))" ] ||
+		stray+=$'\n'"line 1: $(sed -n 1p "$F") with $nreg registrations"
 	cmp -s <(sed 1d "$F" | head -n "$ntasks" | sed -E 's/^#echo task ([0-9]+) .*/\1/') <(seq 1 "$ntasks") ||
 		stray+=$'\n'"lines 2-$((ntasks + 1)) are not tasks 1-$ntasks in order"
 	echo "SUMMARY $name: tasks $ntasks, faults injected $nfault ($kinds)," \
 		"retries $nretry, tasks lost $nlost, tasks run twice $ntwice," \
-		"badly annotated $nbadann, ${secs}s"
+		"badly annotated $nbadann, registrations $nreg for $nworkers workers, ${secs}s"
 	if [ -n "$stray" ]; then
 		echo "$F: lines that should not be there:"
 		printf '%s\n' "$stray" | head -n 20
@@ -231,23 +254,24 @@ run() {
 }
 
 fails=()
-export FLAKY_BEFORE=15 FLAKY_AFTER=15 FLAKY_RCUT=15 FLAKY_QCUT=15
+export FLAKY_BEFORE=15 FLAKY_AFTER=15 FLAKY_RCUT=25 FLAKY_QCUT=35
 
 run serve "$NTASKS" $NWORKERS
 serve_faults=$nfault
-[ "$(grep -c ' rcut ' "$T/serve.flaky/faults")" -gt 0 ] && [ "$(grep -c ' before' "$T/serve.flaky/faults")" -gt 0 ] ||
+[ "$(grep -c ' rcut ' "$T/serve.flaky/faults")" -gt 0 ] && [ "$(grep -c ' qcut ' "$T/serve.flaky/faults")" -gt 0 ] ||
 	fails+=("serve: the wrapper injected too few kinds of faults to test anything")
 
-run noserve "$NTASKS" $NWORKERS RTQ_NOSERVE=1
+run noserve "$NTASKS1" $NWORKERS RTQ_NOSERVE=1
 noserve_faults=$nfault
 [ "$(grep -c ' after ' "$T/noserve.flaky/faults")" -gt 0 ] && [ "$(grep -c ' before' "$T/noserve.flaky/faults")" -gt 0 ] ||
 	fails+=("noserve: the wrapper injected too few kinds of faults to test anything")
 
-# The deterministic case: the first request that reports a task is cut to "next W/SEQ POS".  The master must not act on a line that never
-# ended (the connection broke in the middle of it): taken as a request, it
-# is a claim without the report, and when the whole request is sent again
-# (same SEQ) it looks like a repeat, so the report is dropped and the
-# finished task is handed back to run again.
+# The deterministic case: the first request that reports a task is cut to
+# "next W/SEQ POS".  The master must not act on a line that never ended
+# (the connection broke in the middle of it): taken as a request, it is a
+# claim without the report, and when the whole request is sent again (same
+# SEQ) it looks like a repeat, so the report is dropped and the finished
+# task is handed back to run again.
 run cutpos 6 1 FLAKY_CUTPOS=1
 [ "$nfault" -gt 0 ] || fails+=("cutpos: no request was cut")
 
