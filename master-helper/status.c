@@ -116,6 +116,15 @@ worker_add(struct summary *sm, long id)
 }
 
 static int
+by_id(const void *a, const void *b)
+{
+	long	 x = ((const struct worker_row *)a)->id;
+	long	 y = ((const struct worker_row *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 summarize(const struct tf_file *f, time_t now, struct summary *sm,
     char *err, size_t errlen)
 {
@@ -214,6 +223,7 @@ summarize(const struct tf_file *f, time_t now, struct summary *sm,
 			break;
 		}
 	}
+	qsort(sm->w, sm->nw, sizeof(*sm->w), by_id);
 	/* pending tasks held back by groups */
 	if ((sm->blocked = claim_blocked(f)) == (size_t)-1) {
 		snprintf(err, errlen, "out of memory");
@@ -225,11 +235,45 @@ nomem:
 	return -1;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0.
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t	 need, k;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 1;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < need + 1 || s[1] < lo || s[1] > hi)
+		return 0;
+	for (k = 2; k <= need; k++)
+		if (s[k] < 0x80 || s[k] > 0xbf)
+			return 0;
+	return need + 1;
+}
+
 /* JSON string: escapes, and invalid UTF-8 as U+FFFD. */
 static void
 json_str(struct buf *b, const char *s, size_t n)
 {
-	size_t	 i = 0, k, need;
+	size_t	 i = 0;
 	unsigned char c;
 
 	buf_addc(b, '"');
@@ -246,16 +290,13 @@ json_str(struct buf *b, const char *s, size_t n)
 			buf_addc(b, (char)c);
 			i++;
 		} else {
-			need = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 ? 2 :
-			    c >= 0xc2 && c < 0xe0 ? 1 : 0;
-			if (c >= 0xf5)
-				need = 0;
-			for (k = 1; k <= need && i + k < n &&
-			    ((unsigned char)s[i + k] & 0xc0) == 0x80; k++)
-				;
-			if (need > 0 && k == need + 1) {
-				buf_add(b, s + i, need + 1);
-				i += need + 1;
+			/* a well-formed UTF-8 sequence, or U+FFFD */
+			size_t need = utf8_len((const unsigned char *)s + i,
+			    n - i);
+
+			if (need > 0) {
+				buf_add(b, s + i, need);
+				i += need;
 			} else {
 				buf_adds(b, "\\ufffd");
 				i++;

@@ -469,6 +469,7 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 	char	 log[4096];
 	char	 dir[4200];
 	int	 st, killed = 0, lost = 0, timed_out = 0;
+	pid_t	 pg;
 
 	beat_every = w->o->lease / 4.0;
 	beat_at = t0 + beat_every;
@@ -501,6 +502,7 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 	if (shell_task_start(&w->sh, text, init_line, init_text,
 	    log[0] ? log : NULL) == -1)
 		return -1;
+	pg = w->sh.task;
 	for (;;) {
 		int timeout = -1;
 
@@ -558,6 +560,15 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 		if (st == -4)
 			continue;
 		break;
+	}
+	if (killed && pg > 0) {
+		/*
+		 * The task's shell ended on TERM; what it started in its
+		 * process group may not have: KILL that after the grace.
+		 */
+		while (kill(-pg, 0) == 0 && now_sec() < kill_at)
+			poll(NULL, 0, 50);
+		kill(-pg, SIGKILL);
 	}
 	if (lost && st >= 0)
 		return RUN_LOST;
@@ -927,6 +938,11 @@ main(int argc, char *argv[])
 			buf_adds(&cmd, argv[i]);
 		}
 		o.command = cmd.s;
+		if (cmd.s == NULL || strpbrk(cmd.s, "\r\n") != NULL ||
+		    tf_rstrip(cmd.s, cmd.len) == 0)
+			usage_exit("--add: COMMAND is blank or holds a line "
+			    "break (give one task; several come on standard "
+			    "input, one a line)");
 	} else if (npos == 1)
 		target = argv[optind];
 	else if (npos > 1)

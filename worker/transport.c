@@ -497,10 +497,13 @@ classify_error(struct tp *t, struct tp_reply *r, char *err, size_t errlen)
 	case 4:
 		return TP_SOFT;
 	case 2:
-		snprintf(err, errlen, "rtq-claim%s%s refused the request "
-		    "(%s): is it the same version as rtq? (protocol %d)",
-		    t->host ? " on " : "", t->host ? t->host : "", r->h.msg,
-		    PROTO_VERSION);
+		/* a request this rtq-claim does not know: another version */
+		if (strstr(r->h.msg, "unknown") != NULL ||
+		    strstr(r->h.msg, "protocol") != NULL)
+			snprintf(err, errlen, "rtq-claim%s%s refused the "
+			    "request (%s): is it the same version as rtq? "
+			    "(protocol %d)", t->host ? " on " : "",
+			    t->host ? t->host : "", r->h.msg, PROTO_VERSION);
 		return TP_FATAL;
 	default:
 		return TP_RETRY;
