@@ -86,7 +86,7 @@ edit_merge(const char *base, size_t nbase, const char *mine, size_t nmine,
     size_t errlen)
 {
 	struct lines	 b, m, t;
-	size_t		 i, j, k;
+	size_t		 i, j, k, hdr = 0;
 	char		*used = NULL;
 	long		 kept = 0;
 
@@ -101,11 +101,17 @@ edit_merge(const char *base, size_t nbase, const char *mine, size_t nmine,
 		lines_free(&m);
 		return -1;
 	}
-	if (t.f.nline < b.f.nline)
+	/* the first registration inserts the header above line 1 */
+	if (t.f.nline > 0 && t.it[0].kind == TF_HEADER && (b.f.nline == 0 ||
+	    b.it[0].kind != TF_HEADER))
+		hdr = 1;
+	if (t.f.nline < b.f.nline + hdr)
 		goto conflict;
 	for (i = 0; i < b.f.nline; i++)
-		if (!evolved(&b, i, &t, i))
+		if (!evolved(&b, i, &t, i + hdr))
 			goto conflict;
+	if (hdr)
+		put_line(out, &t, 0, t.f.eol);
 	if ((used = calloc(b.f.nline + 1, 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		kept = -1;
@@ -123,17 +129,17 @@ edit_merge(const char *base, size_t nbase, const char *mine, size_t nmine,
 		if (j < b.f.nline) {
 			used[j] = 1;
 			k = j + 1;
-			put_line(out, &t, j, t.f.eol);
+			put_line(out, &t, j + hdr, t.f.eol);
 		} else
 			put_line(out, &m, i, t.f.eol);
 	}
 	/* deleted by the person, but claimed or finished meanwhile */
 	for (j = 0; j < b.f.nline; j++)
-		if (!used[j] && !same_line(&b, j, &t, j)) {
-			put_line(out, &t, j, t.f.eol);
+		if (!used[j] && !same_line(&b, j, &t, j + hdr)) {
+			put_line(out, &t, j + hdr, t.f.eol);
 			kept++;
 		}
-	for (j = b.f.nline; j < t.f.nline; j++)
+	for (j = b.f.nline + hdr; j < t.f.nline; j++)
 		put_line(out, &t, j, t.f.eol);
 	if (out->s == NULL && buf_grow(out, 0) == -1)
 		kept = -1;
@@ -190,7 +196,8 @@ edit_check(const char *base, size_t nbase, const char *mine, size_t nmine,
 			    x->annlen) == 0) {
 				buf_printf(out, "line %zu changes the text of "
 				    "the task running on line %zu: its result "
-				    "would not find it\n", i + 1, j + 1);
+				    "would be recorded on a command that did "
+				    "not run\n", i + 1, j + 1);
 				n++;
 				break;
 			}

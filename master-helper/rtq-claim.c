@@ -552,8 +552,12 @@ cmd_status(const char *path, int argc, char **argv)
 	if (r == 0) {
 		printf(PROTO_MAGIC " ok\n");
 		fwrite(out.s, 1, out.len, stdout);
-	} else
-		fail(TFIO_EDATA, err);
+	} else {
+		char msg[1200];
+
+		snprintf(msg, sizeof(msg), "%s: %s", t.path, err);
+		fail(TFIO_EDATA, msg);
+	}
 	buf_free(&out);
 	live_free(&lv);
 	tf_free(&f);

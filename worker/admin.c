@@ -83,7 +83,7 @@ int
 do_add(struct worker *w)
 {
 	struct tp_reply	 r;
-	char		 path[4096], buf[65536], err[2048];
+	char		 path[4096], buf[65536], err[2048], *end;
 	const char	*tmp = getenv("TMPDIR");
 	ssize_t		 n;
 	int		 fd, rv;
@@ -127,8 +127,9 @@ do_add(struct worker *w)
 		tp_reply_free(&r);
 		return 1;
 	}
-	printf("%s: %s tasks\n", w->where, strncmp(r.raw.s,
-	    PROTO_MAGIC " ok ", 8) == 0 ? r.raw.s + 8 : "added");
+	n = strncmp(r.raw.s, PROTO_MAGIC " ok added ", 14) == 0 ?
+	    strtol(r.raw.s + 14, &end, 10) : -1;
+	printf("%s: added %zd task%s\n", w->where, n, n == 1 ? "" : "s");
 	tp_reply_free(&r);
 	return 0;
 werr:

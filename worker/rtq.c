@@ -233,7 +233,7 @@ call(struct worker *w, const char *sub, const char *const *words, int n,
 	int	 must = w->has_prev && !w->prev_init &&
 	    (strcmp(sub, "next") == 0 || strcmp(sub, "finish") == 0);
 	char	 err[2048];
-	int	 rv, delay = 1;
+	int	 rv, delay = 1, told = 0;
 
 	for (;;) {
 		rv = tp_call(&w->tp, sub, words, n, r, err, sizeof(err));
@@ -249,9 +249,11 @@ call(struct worker *w, const char *sub, const char *const *words, int n,
 		 * Jitter, so that workers refused together spread out.  With
 		 * a result in hand, a first Ctrl-C does not end the wait.
 		 */
-		if (got_int && !got_hard && must && delay == 1)
+		if (got_int && !got_hard && must && !told) {
 			say("Ctrl-C: still trying to report line %zu (Ctrl-C "
 			    "again to give up)", w->prev_line);
+			told = 1;
+		}
 		if (nap_until(delay * 500 + (int)(random() % (delay * 1000)),
 		    must))
 			return TP_RETRY;
@@ -284,6 +286,36 @@ default_name(char *out, size_t len)
 		snprintf(out + n, len - n, " %s", addr);
 	}
 	freeifaddrs(ifa);
+}
+
+/*
+ * This program's path, for finding rtq-claim beside it: /proc/self/exe
+ * where there is one, else argv[0] as given, else argv[0] found on PATH.
+ */
+static const char *
+self_path(const char *argv0)
+{
+	static char	 path[PATH_MAX];
+	const char	*p, *e;
+	ssize_t		 n;
+	size_t		 len;
+
+	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 1)) > 0) {
+		path[n] = '\0';
+		return path;
+	}
+	if (strchr(argv0, '/') != NULL || (p = getenv("PATH")) == NULL)
+		return argv0;
+	for (; *p != '\0'; p = *e ? e + 1 : e) {
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		len = (size_t)(e - p);
+		if ((size_t)snprintf(path, sizeof(path), "%.*s/%s", (int)len,
+		    p, argv0) < sizeof(path) && access(path, X_OK) == 0)
+			return path;
+	}
+	return argv0;
 }
 
 /* Split "[user@]host:path" (a ':' before any '/'); else host stays. */
@@ -669,6 +701,15 @@ step(struct worker *w)
 		say("line %zu was gone from %s when its result came; an "
 		    "orphan report records it at the end", w->prev_line,
 		    w->where);
+	if ((got_int || got_hard) && r.h.kind == PROTO_WORK && r.n > 0 &&
+	    !r.init[r.n - 1]) {
+		/* stopped while asking: give the new task back unrun */
+		set_prev(w, 0, r.line[r.n - 1], CLAIM_RELEASE_WORD,
+		    r.text[r.n - 1]);
+		tp_reply_free(&r);
+		report_prev(w);
+		return got_hard ? stop_code() : 0;
+	}
 	if (r.h.kind == PROTO_NONE || r.h.kind == PROTO_WAIT) {
 		int none = r.h.kind == PROTO_NONE;
 
@@ -806,7 +847,7 @@ main(int argc, char *argv[])
 	long		 v;
 
 	progname = "rtq";
-	self = argv[0];
+	self = self_path(argv[0]);
 	memset(&o, 0, sizeof(o));
 	o.id = -1;
 	o.poll = 3;
@@ -901,7 +942,7 @@ main(int argc, char *argv[])
 		if (npos > 0)
 			usage_exit("--install-master takes no task file");
 		setup_signals();
-		return do_install(o.install, argv[0]);
+		return do_install(o.install, self);
 	}
 	if (o.reset && npos == 2) {
 		/* --reset K: K is the positional that is a number */
@@ -985,14 +1026,15 @@ main(int argc, char *argv[])
 		if (o.id >= 0)
 			o.id += slot;
 		slotted = 1;
-	}
+	} else
+		setenv("RTQ_SLOT", "0", 1);
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	memset(&w, 0, sizeof(w));
 	w.o = &o;
 	w.id = -1;
 	/* distinct from any earlier process registered with the same id */
 	w.seq = ((long long)time(NULL) << 20) | (random() & 0xfffff);
-	if (tp_init(&w.tp, host, file, argv[0], err, sizeof(err)) == -1) {
+	if (tp_init(&w.tp, host, file, self, err, sizeof(err)) == -1) {
 		say("%s", err);
 		return 1;
 	}

@@ -91,6 +91,16 @@ START_TEST(test_duplicate_lines_in_order)
 }
 END_TEST
 
+START_TEST(test_header_inserted_meanwhile)
+{
+	/* the first worker registered while the editor was open */
+	expect_merge("a\nb\n", "b\na\n",
+	    "#LASTWORKER 0\n#a" RUN0 "\nb\n# worker 0: w (11-24 08:00:00)\n",
+	    "#LASTWORKER 0\nb\n#a" RUN0 "\n# worker 0: w (11-24 08:00:00)\n",
+	    0);
+}
+END_TEST
+
 START_TEST(test_crlf_kept)
 {
 	expect_merge("a\r\nb\r\n", "b\r\na\r\n", "a\r\n#b" RUN0 "\r\n",
@@ -158,6 +168,7 @@ main(void)
 	tcase_add_test(tc, test_deleted_but_claimed_kept);
 	tcase_add_test(tc, test_other_change_is_conflict);
 	tcase_add_test(tc, test_duplicate_lines_in_order);
+	tcase_add_test(tc, test_header_inserted_meanwhile);
 	tcase_add_test(tc, test_crlf_kept);
 	tcase_add_test(tc, test_check_uncommented_running);
 	tcase_add_test(tc, test_check_uncommented_done);
