@@ -16,7 +16,7 @@
 # lacks the report of the previous task).
 #
 # RTQ_FLAKY_SEED picks the fault schedule (default 1).  RTQ_FLAKY_TASKS
-# (200) and RTQ_FLAKY_TASKS1 (60) give the number of tasks of the two runs;
+# (150) and RTQ_FLAKY_TASKS1 (50) give the number of tasks of the two runs;
 # one ssh call per request costs ~0.3 s on the loopback sshd (a session
 # start, even over a shared connection), hence fewer tasks there.
 . "$RTQ_TOP/tests/e2e/lib.sh"
@@ -38,8 +38,8 @@ with_sshd
 export RTQ_CLAIM=$RTQ_BIN/rtq-claim
 H=$SSHD_HOST
 SEED=${RTQ_FLAKY_SEED:-1}
-NTASKS=${RTQ_FLAKY_TASKS:-200}
-NTASKS1=${RTQ_FLAKY_TASKS1:-60}
+NTASKS=${RTQ_FLAKY_TASKS:-150}
+NTASKS1=${RTQ_FLAKY_TASKS1:-50}
 NWORKERS=4
 
 # The wrapper.  FLAKY_DIR holds its call counter (under flock), the fault
@@ -214,12 +214,14 @@ run() {
 		c=${seen[$i]:-0}
 		if [ "$c" = 0 ]; then
 			nlost=$((nlost + 1))
-			echo "task $i: no side effect"
+			[ $nlost -le 10 ] && echo "task $i: no side effect"
 		elif [ "$c" != 1 ]; then
 			ntwice=$((ntwice + 1))
-			echo "task $i: ran $c times"
+			[ $ntwice -le 10 ] && echo "task $i: ran $c times"
 		fi
 	done
+	tot_tasks=$((tot_tasks + ntasks)) tot_faults=$((tot_faults + nfault))
+	tot_lost=$((tot_lost + nlost)) tot_twice=$((tot_twice + ntwice))
 	local re="^#echo task ([0-9]+) >> $L # worker [0-9]+ # \\([0-9: -]+ \\.\\.\\. [0-9: -]+\\) #ok\$"
 	local okn
 	okn=$(grep -cE "$re" "$F" || true)
@@ -254,6 +256,7 @@ run() {
 }
 
 fails=()
+tot_tasks=0 tot_faults=0 tot_lost=0 tot_twice=0
 export FLAKY_BEFORE=15 FLAKY_AFTER=15 FLAKY_RCUT=25 FLAKY_QCUT=35
 
 run serve "$NTASKS" $NWORKERS
@@ -275,8 +278,9 @@ noserve_faults=$nfault
 run cutpos 6 1 FLAKY_CUTPOS=1
 [ "$nfault" -gt 0 ] || fails+=("cutpos: no request was cut")
 
-echo "SUMMARY fault-flaky-ssh: faults injected: serve $serve_faults," \
-	"one call per request $noserve_faults, cut requests $nfault"
+echo "SUMMARY fault-flaky-ssh: tasks $tot_tasks, faults injected $tot_faults" \
+	"(serve $serve_faults, one call per request $noserve_faults, cut" \
+	"after POS $nfault), tasks lost $tot_lost, tasks run twice $tot_twice"
 if [ ${#fails[@]} -gt 0 ]; then
 	printf '%s\n' "${fails[@]}" >&2
 	die "${#fails[@]} of the runs lost, doubled or misrecorded tasks (above)"
