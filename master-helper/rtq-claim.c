@@ -371,13 +371,14 @@ liveness(struct tfio *t, struct job *j, struct live *lvp, char *err,
 	if (bye)
 		live_drop(&lv, w);
 	else if ((e = live_touch(&lv, w, now, j->lease)) != NULL &&
-	    j->seq >= 0) {
-		/* the same request again: its reply was lost on the way */
-		if (e->seq == j->seq) {
-			j->req.fin_line = 0;
-			j->retry = 1;
-		}
-		e->seq = j->seq;
+	    j->seq >= 0 && e->seq == j->seq) {
+		/*
+		 * The same request again: it was applied, and its reply lost
+		 * on the way.  (SEQ is recorded only once a request has been
+		 * applied: see transact.)
+		 */
+		j->req.fin_line = 0;
+		j->retry = 1;
 	}
 	c.ids = ids;
 	c.now = j->req.now;
@@ -438,6 +439,12 @@ transact(const char *path, struct job *j)
 	}
 	if (strcmp(j->cmd, "heartbeat") != 0 && strcmp(j->cmd, "bye") != 0)
 		r = rewrite(&t, job_fn, j, err, sizeof(err));
+	if (r == 0 && j->has_worker && j->seq >= 0) {
+		struct live_ent *e = live_get(&lv, j->req.worker);
+
+		if (e != NULL)
+			e->seq = j->seq;	/* applied: a repeat is a retry */
+	}
 	if (r == 0)
 		job_reply(j);
 save:
@@ -706,8 +713,10 @@ cmd_serve(const char *path)
 
 	serving = 1;
 	while ((n = getline(&line, &cap, stdin)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
+		/* a line cut short by a broken connection is not a request */
+		if (line[n - 1] != '\n')
+			break;
+		line[--n] = '\0';
 		if (!hello) {
 			if (strcmp(line, "hello 1") != 0) {
 				fail(EX_USAGE, "serve: this rtq-claim speaks "

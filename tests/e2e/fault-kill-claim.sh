@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Fault injection (SPEC 4, 5): the master's side is SIGKILLed under real
-# workers.  Three rtq workers (two with serve sessions, one with one ssh
-# call per request) claim a few hundred tasks from a task file of 20000+
-# lines over the loopback sshd, while a killer loop SIGKILLs, every 50-300
-# ms, a random rtq-claim process working on that file or a random ssh
-# client of the workers.  Only rtq-claim and ssh are killed, never a task,
-# so every task must run exactly once.  After every kill the task file must
-# be complete (its line count never drops) and sound (every line a pending,
-# running or finished task of ours, an old finished line, the header or a
+# Fault injection (SPEC 4, 5): the master's side is SIGKILLed.
+#
+# (1) Deterministically (with strace's fault injection, when strace is
+# there): one request that reports a task and claims the next is killed at
+# each of its system calls that write, lock, open or close anything, in
+# turn.  After each kill the file is the old or the new version, and the
+# same request sent again (same WORKER/SEQ: the worker never got a reply)
+# must leave the file as one uninterrupted request does and reply with the
+# next task, not hand the reported task back to be run again.
+#
+# (2) Under real workers: three rtq workers (two with serve sessions, one
+# with one ssh call per request) claim a few hundred tasks from a task file
+# of 20000+ lines over the loopback sshd, while a killer loop SIGKILLs,
+# every 50-300 ms, a random rtq-claim process working on that file or a
+# random ssh client of the workers (sometimes the remote shell about to
+# exec rtq-claim; a serve session is spared its first 0.4 s, else rtq's
+# backoff grows long).  Only those are killed, never a task, so every task
+# must run exactly once.  After every kill the task file must be complete
+# (its line count never drops) and sound (every line a pending, running or
+# finished task of ours, an old finished line, the header or a
 # registration).  At the end every task is #ok exactly once (one
 # annotation), its side effect is in the log exactly once, all workers exit
 # 0 and no rtq-claim or ssh of ours is left.
@@ -15,6 +26,60 @@
 # RTQ_KILL_SECONDS: how long the killer runs (15); RTQ_KILL_TASKS (300).
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
+
+say "(1) every crash point of one request"
+nsweep=0 nsweep_bad=0
+if command -v strace >/dev/null && strace -qq -o /dev/null true 2>/dev/null; then
+	D=$T/sweep S=$T/sweep/s.sh
+	req=(next "$S" 0/2 2 task 2 0 'echo a')
+	fresh() {	# the state before the request: task 2 claimed by worker 0
+		rm -rf "$D"
+		mkdir "$D"
+		printf 'echo a\necho b\necho c\n' >"$S"
+		"$CLAIM" register "$S" - w >/dev/null &&
+			"$CLAIM" next "$S" 0/1 0 >/dev/null || die "sweep: setup failed"
+	}
+	points=open,openat,creat,write,writev,pwrite64,pwritev,ftruncate,fsync,fdatasync
+	points+=,fchmod,fchown,link,linkat,rename,renameat,renameat2,unlink,unlinkat
+	points+=,flock,close,exit_group
+	fresh
+	unstamp "$S" >"$T/sweep.old"
+	strace -qq -o "$T/sweep.trace" -e trace="$points" "$CLAIM" "${req[@]}" >"$T/sweep.reply" ||
+		die "sweep: the request fails"
+	unstamp "$S" >"$T/sweep.new"
+	grep -qx 'task 3 echo b' "$T/sweep.reply" || die "sweep: reply [$(cat "$T/sweep.reply")]"
+	while read -r cnt name; do
+		for ((k = 1; k <= cnt; k++)); do
+			fresh
+			nsweep=$((nsweep + 1))
+			# (in a subshell whose stderr takes bash's "Killed")
+			rc=$( {
+				strace -qq -o /dev/null -e trace="$points" \
+					-e inject="$name":signal=SIGKILL:when=$k \
+					"$CLAIM" "${req[@]}" >/dev/null 2>&1
+				echo $?
+			} 2>/dev/null)
+			what="killed at $name #$k (exit $rc)"
+			if ! cmp -s <(unstamp "$S") "$T/sweep.old" &&
+			    ! cmp -s <(unstamp "$S") "$T/sweep.new"; then
+				echo "$what: the file is neither the old nor the new version"
+				nsweep_bad=$((nsweep_bad + 1))
+				continue
+			fi
+			reply=$("$CLAIM" "${req[@]}" 2>&1)
+			if ! grep -qx 'task 3 echo b' <<<"$reply" ||
+			    ! cmp -s <(unstamp "$S") "$T/sweep.new"; then
+				echo "$what, then the same request again: reply [$(tr '\n' '|' <<<"$reply")]," \
+					"line 2 [$(sed -n 2p "$S")]"
+				nsweep_bad=$((nsweep_bad + 1))
+			fi
+		done
+	done < <(awk -F'(' '/^[a-z_0-9]+\(/ {print $1}' "$T/sweep.trace" | sort | uniq -c)
+	echo "($nsweep crash points; after $nsweep_bad of them the retried request went wrong)"
+	[ "$nsweep" -ge 10 ] || die "sweep: only $nsweep crash points: strace did not trace"
+else
+	echo "(no usable strace: crash points skipped)"
+fi
 
 mkdir -m 700 "$T/xdg"
 export XDG_RUNTIME_DIR=$T/xdg
@@ -117,7 +182,7 @@ killer() {
 : >"$T/checks"
 : >"$T/idle"
 
-say "3 workers (2 serve sessions, 1 one-shot), killer for $KILL_SECONDS s"
+say "(2) 3 workers (2 serve sessions, 1 one-shot), killer for $KILL_SECONDS s"
 t0=$SECONDS
 pids=()
 for k in 0 1 2; do
@@ -164,7 +229,8 @@ ok_re="^#echo ([0-9]+) >> $l_re # worker [0-9]+ # \\($ts \\.\\.\\. $ts\\) #ok\$"
 nok=$(grep -cE "$ok_re" "$F" || true)
 ntmp=$(compgen -G "$T/.big.sh.rtq-*" | wc -l)
 nreg=$(grep -cE '^# worker [0-9]+: ' "$F" || true)
-echo "SUMMARY fault-kill-claim: tasks $NTASKS in $(wc -l <"$F") lines," \
+echo "SUMMARY fault-kill-claim: crash points $nsweep (retry went wrong after" \
+	"$nsweep_bad); tasks $NTASKS in $(wc -l <"$F") lines," \
 	"faults injected $nkill ($nkill_claim rtq-claim, $nkill_ssh ssh," \
 	"$nkill_other other; $nidle times nothing to kill), file checks $nchecks," \
 	"retries $nretry," \
@@ -173,6 +239,7 @@ echo "SUMMARY fault-kill-claim: tasks $NTASKS in $(wc -l <"$F") lines," \
 	"worker exits ${rcs[*]}"
 
 fail=()
+[ "$nsweep_bad" = 0 ] || fail+=("a request killed at $nsweep_bad of $nsweep crash points went wrong when retried")
 for k in 0 1 2; do
 	if [ "${rcs[$k]}" != 0 ]; then
 		echo "--- worker $k exited ${rcs[$k]}:"
