@@ -29,8 +29,8 @@ add_ok() {
 F=$T/tasks.sh
 say "a command as one word, and as several words"
 printf 'echo first\n' >"$F"
-add_ok "$F: added 1 tasks" "$F" 'echo "hi there"; echo $HOME | tr a b'
-add_ok "$F: added 1 tasks" "$F" echo a "b  c" 'd;e'
+add_ok "$F: added 1 task" "$F" 'echo "hi there"; echo $HOME | tr a b'
+add_ok "$F: added 1 task" "$F" echo a "b  c" 'd;e'
 expect_file "$F" <<'EOF'
 echo first
 echo "hi there"; echo $HOME | tr a b
@@ -47,12 +47,12 @@ expect_eq "empty stdin: line count" "$(wc -l <"$F")" 6
 
 say "a relative path is relative to the current directory (local mode)"
 (cd "$T" && "$RTQ" --add tasks.sh 'echo rel') >"$T/out" 2>&1 || { cat "$T/out"; die "--add tasks.sh failed"; }
-expect_eq "relative: output" "$(cat "$T/out")" "$F: added 1 tasks"
+expect_eq "relative: output" "$(cat "$T/out")" "$F: added 1 task"
 expect_eq "relative: last line" "$(tail -n 1 "$F")" "echo rel"
 
 say "a file without a final newline keeps its last line whole"
 printf 'echo last-without-newline' >"$T/nonl.sh"
-add_ok "$T/nonl.sh: added 1 tasks" "$T/nonl.sh" 'echo added'
+add_ok "$T/nonl.sh: added 1 task" "$T/nonl.sh" 'echo added'
 expect_file "$T/nonl.sh" <<'EOF'
 echo last-without-newline
 echo added
@@ -162,8 +162,8 @@ export RTQ_CLAIM=$RTQ_BIN/rtq-claim
 H=$SSHD_HOST
 S=$T/remote.sh
 printf 'echo remote-first\n' >"$S"
-add_ok "$H:$S: added 1 tasks" "$H:$S" 'echo "a b" $HOME; rm -rf /nonexistent-rtq-test'
-add_ok "$H:$S: added 1 tasks" "$H:$S" echo two words
+add_ok "$H:$S: added 1 task" "$H:$S" 'echo "a b" $HOME; rm -rf /nonexistent-rtq-test'
+add_ok "$H:$S: added 1 task" "$H:$S" echo two words
 printf 'r1\n\nr2 # c\n' | add_ok "$H:$S: added 2 tasks" "$H:$S"
 expect_file "$S" <<'EOF'
 echo remote-first
