@@ -134,8 +134,17 @@ gs_blocked(struct gset *g, const struct tf_item *it)
 void
 claim_stamp(const struct tm *tm, char out[TF_TIMELEN + 1])
 {
-	if (strftime(out, TF_TIMELEN + 1, "%m-%d %H:%M:%S", tm) == 0)
-		memcpy(out, "00-00 00:00:00", TF_TIMELEN + 1);
+	/* "MM-DD HH:MM:SS", by hand: strftime doubles rtq-claim's size */
+	const int v[5] = { tm->tm_mon + 1, tm->tm_mday, tm->tm_hour,
+	    tm->tm_min, tm->tm_sec };
+	int	 i;
+
+	for (i = 0; i < 5; i++) {
+		out[3 * i] = (char)('0' + (v[i] / 10) % 10);
+		out[3 * i + 1] = (char)('0' + v[i] % 10);
+		out[3 * i + 2] = i == 0 ? '-' : i == 1 ? ' ' : ':';
+	}
+	out[TF_TIMELEN] = '\0';
 }
 
 void
