@@ -1042,16 +1042,13 @@ main(int argc, char *argv[])
 	tp_where(&w.tp, w.where, sizeof(w.where));
 	free(host);
 	free(file);
-	if (o.add)
-		return do_add(&w);
-	if (o.edit)
-		return do_edit(&w);
-	if (o.lock)
-		return do_lock(&w);
-	if (o.reset)
-		return do_reset(&w);
-	if (o.status)
-		return do_status(&w);
+	if (o.add || o.edit || o.lock || o.reset || o.status) {
+		rv = o.add ? do_add(&w) : o.edit ? do_edit(&w) : o.lock ?
+		    do_lock(&w) : o.reset ? do_reset(&w) : do_status(&w);
+		tp_free(&w.tp);
+		free(o.command);
+		return rv;
+	}
 
 	if (o.logdir != NULL && mkdir(o.logdir, 0777) == -1 &&
 	    errno != EEXIST) {
@@ -1083,6 +1080,7 @@ main(int argc, char *argv[])
 	goodbye(&w);
 	shell_stop(&w.sh);
 	free(w.prev_text);
+	free((char *)o.logdir);
 	tp_free(&w.tp);
 	return rv;
 }
