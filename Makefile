@@ -21,7 +21,7 @@ INC	 = -Icommon -Imaster-helper -Iworker
 ifeq ($(SANITIZE),1)
 O	 = build-san
 SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
-	   -fno-sanitize-recover=all
+	   -fno-sanitize-recover=all -DRTQ_SANITIZE
 OPT	 = -O1 -g
 # sanitizers need the dynamic libc: both programs come from the host build
 SCC	 = $(CC)
