@@ -16,7 +16,7 @@ MUSLCC	:= $(shell command -v musl-gcc 2>/dev/null)
 
 WARN	 = -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
 OPT	 = -O2 -g
-INC	 = -Icommon -Imaster-helper -Iworker
+INC	 = -Icommon -Icommon/io -Imaster-helper -Iworker
 
 ifeq ($(SANITIZE),1)
 O	 = build-san
@@ -43,14 +43,15 @@ endif
 HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
 COMMON	 = buf taskfile patch claim proto shquote edit
+IO	 = fdio asan
 HELPER	 = rtq-claim tfio live status
 WORKER	 = rtq admin slots shell transport
 UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit
 
-S_COMMON = $(COMMON:%=$(O)/static/common/%.o)
+S_COMMON = $(COMMON:%=$(O)/static/common/%.o) $(IO:%=$(O)/static/common/io/%.o)
 S_HELPER = $(HELPER:%=$(O)/static/master-helper/%.o)
 S_WORKER = $(WORKER:%=$(O)/static/worker/%.o)
-H_COMMON = $(COMMON:%=$(O)/host/common/%.o)
+H_COMMON = $(COMMON:%=$(O)/host/common/%.o) $(IO:%=$(O)/host/common/io/%.o)
 H_HELPER = $(filter-out %/rtq-claim.o,$(HELPER:%=$(O)/host/master-helper/%.o))
 
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -61,11 +62,11 @@ MAN	 = man/rtq.1 man/rtq-claim.1 man/rtq-taskfile.5
 
 all: $(BIN)
 
-$(O)/static/%.o: %.c common/*.h master-helper/*.h worker/*.h
+$(O)/static/%.o: %.c common/*.h common/io/*.h master-helper/*.h worker/*.h
 	@mkdir -p $(@D)
 	$(SCC) $(SFLAGS) $(INC) -c -o $@ $<
 
-$(O)/host/%.o: %.c common/*.h master-helper/*.h worker/*.h
+$(O)/host/%.o: %.c common/*.h common/io/*.h master-helper/*.h worker/*.h
 	@mkdir -p $(@D)
 	$(CC) $(HFLAGS) $(INC) -c -o $@ $<
 

@@ -836,20 +836,6 @@ setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-#ifdef RTQ_SANITIZE
-/*
- * The programs run under ASan in `make check SANITIZE=1`, also where no
- * environment reaches them (over ssh): memory still held when a program
- * exits is not an error worth losing its reply for.
- */
-const char *__asan_default_options(void);
-
-const char *
-__asan_default_options(void)
-{
-	return "detect_leaks=0:abort_on_error=1";
-}
-#endif
 
 int
 main(int argc, char *argv[])
