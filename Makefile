@@ -46,7 +46,7 @@ COMMON	 = buf taskfile patch claim proto shquote edit
 IO	 = fdio asan
 HELPER	 = rtq-claim tfio live status
 WORKER	 = rtq admin slots shell transport
-UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit
+UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit test_buf
 
 S_COMMON = $(COMMON:%=$(O)/static/common/%.o) $(IO:%=$(O)/static/common/io/%.o)
 S_HELPER = $(HELPER:%=$(O)/static/master-helper/%.o)

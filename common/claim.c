@@ -553,11 +553,11 @@ claim_register(const struct tf_file *f, long want, const char *name,
 	} else
 		id = last + 1;
 	buf_printf(&b, "#LASTWORKER %ld", id > last ? id : last);
-	if (have)
-		r = patch_replace(p, 0, tf_linelen(f, 0), b.s, b.len);
-	else
-		r = buf_adds(&b, f->eol) == -1 ? -1 :
-		    patch_replace(p, 0, 0, b.s, b.len);
+	if (!have)
+		buf_adds(&b, f->eol);
+	r = buf_failed(&b) ? -1 : have ?
+	    patch_replace(p, 0, tf_linelen(f, 0), b.s, b.len) :
+	    patch_replace(p, 0, 0, b.s, b.len);
 	buf_reset(&b);
 	if (r == 0)
 		r = buf_printf(&b, "# worker %ld: %s (%s)", id, name, now);

@@ -141,8 +141,10 @@ edit_merge(const char *base, size_t nbase, const char *mine, size_t nmine,
 		}
 	for (j = b.f.nline + hdr; j < t.f.nline; j++)
 		put_line(out, &t, j, t.f.eol);
-	if (out->s == NULL && buf_grow(out, 0) == -1)
+	if (buf_failed(out) || (out->s == NULL && buf_grow(out, 0) == -1)) {
+		snprintf(err, errlen, "out of memory");
 		kept = -1;
+	}
 	goto out;
 conflict:
 	snprintf(err, errlen, "the file changed in ways other than claims and "

@@ -59,7 +59,7 @@ patch_apply(const struct patch *p, const char *buf, size_t size,
 		at = p->sp[i].off + p->sp[i].len;
 	}
 	buf_add(out, buf + at, size - at);
-	return 0;
+	return buf_failed(out) ? -1 : 0;
 }
 
 void
