@@ -189,7 +189,7 @@ status_is(const struct tf_item *it, int status)
 
 	if (status == 0)
 		return tf_status_ok(it->status, it->statuslen);
-	if (status == CLAIM_LOST)
+	if (status == PROTO_ST_LOST)
 		snprintf(want, sizeof(want), "lost");
 	else
 		snprintf(want, sizeof(want), "error%d", status);
@@ -220,7 +220,7 @@ add_status(struct buf *b, int status)
 {
 	if (status == 0)
 		buf_adds(b, "ok");
-	else if (status == CLAIM_LOST)
+	else if (status == PROTO_ST_LOST)
 		buf_adds(b, "lost");
 	else
 		buf_printf(b, "error%d", status);
@@ -235,7 +235,7 @@ static int
 close_line(const struct tf_item *it, const char *s, size_t len, int status,
     const char *now, const char *log, struct buf *b)
 {
-	if (status == CLAIM_RELEASE) {
+	if (status == PROTO_ST_RELEASE) {
 		const char *last = ann_last(it);
 
 		buf_add(b, s + 1, (size_t)(last - s - 1));
@@ -275,7 +275,8 @@ claim_lost(const struct tf_file *f, const long *ids, size_t nids,
 		if (k == nids)
 			continue;
 		buf_reset(&b);
-		if (close_line(&it, s, len, CLAIM_LOST, now, NULL, &b) == -1 ||
+		if (close_line(&it, s, len, PROTO_ST_LOST, now, NULL, &b) ==
+		    -1 ||
 		    patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
 			buf_free(&b);
 			snprintf(err, errlen, "out of memory");
@@ -341,7 +342,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 				if (commented ? it.kind != TF_DONE :
 				    it.kind == TF_DONE)
 					continue;
-				if (q->fin_status == CLAIM_RELEASE ||
+				if (q->fin_status == PROTO_ST_RELEASE ||
 				    !status_is(&it, q->fin_status))
 					continue;
 				r->fin = CLAIM_FIN_REPEAT;
@@ -365,7 +366,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 			return 0;
 		}
 	}
-	if (q->fin_status == CLAIM_RELEASE)
+	if (q->fin_status == PROTO_ST_RELEASE)
 		return 0;
 	buf_printf(&b, "#?line:%zu# ", q->fin_line);
 	buf_add(&b, q->fin_text, q->fin_textlen);
@@ -430,7 +431,7 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 	 * A line released by this request is not handed straight back to W:
 	 * its splice is already in the patch, and a second one would overlap.
 	 */
-	released = q->fin_status == CLAIM_RELEASE ? ovr_i : (size_t)-1;
+	released = q->fin_status == PROTO_ST_RELEASE ? ovr_i : (size_t)-1;
 	r->answer = CLAIM_WAIT;
 	if (q->no_claim) {
 		rv = 0;

@@ -37,10 +37,8 @@
 
 #include "buf.h"
 #include "patch.h"
+#include "proto.h"
 #include "taskfile.h"
-
-#define CLAIM_RELEASE	(-1)	/* fin_status: give the task back unrun */
-#define CLAIM_LOST	(-2)	/* fin_status: the worker was declared lost */
 
 struct claim_req {
 	long		 worker;
@@ -49,7 +47,7 @@ struct claim_req {
 	int		 fin_init;	/* that item was an init line */
 	const char	*fin_text;
 	size_t		 fin_textlen;
-	int		 fin_status;	/* exit status, or CLAIM_RELEASE */
+	int		 fin_status;	/* 0..255, PROTO_ST_RELEASE, _LOST */
 	const char	*fin_log;	/* a failed task's log, or NULL */
 	int		 no_claim;	/* finish only */
 	const char	*now;		/* "MM-DD HH:MM:SS" */

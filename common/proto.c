@@ -1,69 +1,243 @@
+/*
+ * proto: encoding and decoding of requests and replies.  See proto.h.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "claim.h"
 #include "proto.h"
 
-static int
-num(const char **p, long *v)
-{
-	char	*end;
+#define MAGIC_LEN	(sizeof(PROTO_MAGIC " ") - 1)
+#define NUM_MAX		999999999L	/* ids, lines, positions, leases */
+#define SEQ_DIGITS	18		/* a SEQ stays below 10^18 */
 
-	if (**p < '0' || **p > '9')
+const struct proto_opdef proto_ops[PROTO_NOPS] = {
+	[PROTO_REGISTER] = { "register", 0, 2, PROTO_F_SERVE,
+	    "[ID|-] [NAME]" },
+	[PROTO_NEXT] = { "next", 2, 6, PROTO_F_SERVE | PROTO_F_WORKER,
+	    "WORKER POS [init|task LINE STATUS TEXT]" },
+	[PROTO_FINISH] = { "finish", 5, 5, PROTO_F_SERVE | PROTO_F_WORKER,
+	    "WORKER init|task LINE STATUS TEXT" },
+	[PROTO_RESET] = { "reset", 0, 2, PROTO_F_SERVE, "[K] [--failed]" },
+	[PROTO_ADD] = { "add", 0, 1, PROTO_F_STDIN, "[COMMAND]" },
+	[PROTO_CAT] = { "cat", 0, 0, 0, "" },
+	[PROTO_PUT] = { "put", 0, 0, PROTO_F_STDIN,
+	    "< SIZE NEWLINE ORIGINAL EDITED" },
+	[PROTO_LOCK] = { "lock", 0, 0, PROTO_F_STDIN, "" },
+	[PROTO_STATUS] = { "status", 0, 2, 0, "[--json] [--color]" },
+	[PROTO_HEARTBEAT] = { "heartbeat", 1, 2,
+	    PROTO_F_SERVE | PROTO_F_WORKER, "WORKER [LEASE]" },
+	[PROTO_BYE] = { "bye", 1, 1, PROTO_F_SERVE | PROTO_F_WORKER,
+	    "WORKER" },
+	[PROTO_SERVE] = { "serve", 0, 0, PROTO_F_STDIN, "" },
+	[PROTO_VERSION_OP] = { "version", 0, 0, PROTO_F_NOFILE, "" }
+};
+
+static const char *const fins[] = { "none", "done", "repeat", "orphan" };
+
+/* ------------------------------------------------------------------ */
+/* numbers and words */
+
+/* All of s is a number of at most maxdig digits. */
+static int
+num_ll(const char *s, size_t len, int maxdig, long long *v)
+{
+	long long	 x = 0;
+	size_t		 i;
+
+	if (len == 0 || len > (size_t)maxdig)
 		return -1;
-	*v = strtol(*p, &end, 10);
-	*p = end;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		x = x * 10 + (s[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+static int
+num(const char *s, long *v)
+{
+	long long	 x;
+
+	if (num_ll(s, strlen(s), 9, &x) == -1)
+		return -1;
+	*v = (long)x;
+	return 0;
+}
+
+static int
+num_z(const char *s, size_t *v)
+{
+	long	 x;
+
+	if (num(s, &x) == -1)
+		return -1;
+	*v = (size_t)x;
+	return 0;
+}
+
+static int
+has_break(const char *s)
+{
+	return s != NULL && strpbrk(s, "\r\n") != NULL;
+}
+
+/* "W" or "W/SEQ" */
+static int
+worker_word(const char *s, long *w, long long *seq)
+{
+	const char	*slash = strchr(s, '/');
+	long long	 x;
+
+	*seq = -1;
+	if (slash == NULL)
+		return num(s, w);
+	if (num_ll(s, (size_t)(slash - s), 9, &x) == -1 ||
+	    num_ll(slash + 1, strlen(slash + 1), SEQ_DIGITS, seq) == -1)
+		return -1;
+	*w = (long)x;
+	return 0;
+}
+
+/* "N" (0..255), "N,log=PATH" (no white space), "release", "lost" */
+static int
+status_word(const char *s, int *status, const char **log)
+{
+	const char	*comma = strchr(s, ',');
+	long long	 v;
+	size_t		 n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+
+	*log = NULL;
+	if (strcmp(s, "release") == 0) {
+		*status = PROTO_ST_RELEASE;
+		return 0;
+	}
+	if (strcmp(s, "lost") == 0) {
+		*status = PROTO_ST_LOST;
+		return 0;
+	}
+	if (num_ll(s, n, 3, &v) == -1 || v > 255)
+		return -1;
+	if (comma != NULL) {
+		if (strncmp(comma, ",log=", 5) != 0 || comma[5] == '\0' ||
+		    strpbrk(comma + 5, " \t\r\n") != NULL)
+			return -1;
+		*log = comma + 5;
+	}
+	*status = (int)v;
+	return 0;
+}
+
+/* argv[0..3]: init|task LINE STATUS TEXT */
+static int
+item_words(char *const *av, struct proto_item *it)
+{
+	if (strcmp(av[0], "init") == 0)
+		it->init = 1;
+	else if (strcmp(av[0], "task") == 0)
+		it->init = 0;
+	else
+		return -1;
+	if (num_z(av[1], &it->line) == -1 || it->line == 0 ||
+	    status_word(av[2], &it->status, &it->log) == -1 ||
+	    has_break(av[3]))
+		return -1;
+	it->text = av[3];
 	return 0;
 }
 
 int
-proto_head(const char *line, struct proto_head *h)
+proto_op_find(const char *s)
 {
-	static const struct { const char *w; enum proto_kind k; } kinds[] = {
-		{ "work ", PROTO_WORK }, { "wait ", PROTO_WAIT },
-		{ "none ", PROTO_NONE }, { "id ", PROTO_ID },
-		{ "ok", PROTO_OK }, { "locked", PROTO_LOCKED },
-		{ "error ", PROTO_ERROR }, { "lost", PROTO_LOST }
-	};
-	const char	*p;
-	long		 v;
-	size_t		 i, n;
+	int	 i;
 
-	memset(h, 0, sizeof(*h));
-	if (strncmp(line, PROTO_MAGIC " ", 5) != 0)
+	for (i = 0; i < PROTO_NOPS; i++)
+		if (strcmp(s, proto_ops[i].name) == 0)
+			return i;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* requests */
+
+static int
+decode_register(struct proto_req *q, int argc, char *const *argv,
+    const char **msg)
+{
+	*msg = "register: ID must be a number from 0 to 999999999";
+	if (argc >= 1 && strcmp(argv[0], "-") != 0 &&
+	    num(argv[0], &q->worker) == -1)
 		return -1;
-	p = line + 5;
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		n = strlen(kinds[i].w);
-		if (strncmp(p, kinds[i].w, n) == 0)
-			break;
+	q->name = argc == 2 ? argv[1] : "";
+	*msg = "register: NAME holds a line break";
+	return has_break(q->name) ? -1 : 0;
+}
+
+static int
+decode_item_req(struct proto_req *q, int argc, char *const *argv,
+    const char **msg)
+{
+	int	 fin = q->op == PROTO_FINISH, i = 1;
+
+	*msg = fin ? "finish: expected WORKER init|task LINE STATUS TEXT" :
+	    "next: expected WORKER POS [init|task LINE STATUS TEXT]";
+	if (!fin && argc != 2 && argc != 6)
+		return -1;
+	*msg = "WORKER must be a number from 0 to 999999999, optionally "
+	    "followed by /SEQ";
+	if (worker_word(argv[0], &q->worker, &q->seq) == -1)
+		return -1;
+	if (!fin) {
+		*msg = "POS must be a line number";
+		if (num_z(argv[1], &q->pos) == -1)
+			return -1;
+		i = 2;
 	}
-	if (i == sizeof(kinds) / sizeof(kinds[0]))
-		return -1;
-	h->kind = kinds[i].k;
-	p += n;
-	switch (h->kind) {
-	case PROTO_WORK:
-	case PROTO_WAIT:
-	case PROTO_NONE:
-		if (num(&p, &v) == -1 || *p++ != ' ')
+	if (argc == i)
+		return 0;
+	*msg = "the reported item must be init|task, a line number, a status "
+	    "(0-255, release, lost) and one line of text";
+	q->has_item = 1;
+	return item_words(argv + i, &q->item);
+}
+
+static int
+decode_other(struct proto_req *q, int argc, char *const *argv,
+    const char **msg)
+{
+	int	 i;
+
+	switch (q->op) {
+	case PROTO_RESET:
+		*msg = "reset: K must be a line number";
+		for (i = 0; i < argc; i++)
+			if (strcmp(argv[i], "--failed") == 0 && !q->failed)
+				q->failed = 1;
+			else if (q->from > 0 || num_z(argv[i], &q->from) == -1)
+				return -1;
+		return 0;
+	case PROTO_ADD:
+		*msg = "add: the command holds a line break";
+		q->command = argc == 1 ? argv[0] : NULL;
+		return has_break(q->command) ? -1 : 0;
+	case PROTO_STATUS:
+		*msg = "status: expected --json or --color";
+		for (i = 0; i < argc; i++)
+			if (strcmp(argv[i], "--json") == 0 && !q->json)
+				q->json = 1;
+			else if (strcmp(argv[i], "--color") == 0 && !q->color)
+				q->color = 1;
+			else
+				return -1;
+		return 0;
+	case PROTO_HEARTBEAT:
+	case PROTO_BYE:
+		*msg = "heartbeat: expected WORKER [LEASE]; bye: WORKER";
+		if (num(argv[0], &q->worker) == -1 || (argc == 2 &&
+		    (num(argv[1], &q->lease) == -1 || q->lease == 0)))
 			return -1;
-		h->pos = (size_t)v;
-		for (n = 0; *p != ' ' && *p != '\0' && n + 1 < sizeof(h->fin);
-		    n++)
-			h->fin[n] = *p++;
-		if (*p++ != ' ' || num(&p, &v) == -1 || v > 2)
-			return -1;
-		h->nitems = (int)v;
-		return *p == '\0' ? 0 : -1;
-	case PROTO_ID:
-		return num(&p, &h->id) == 0 && *p == '\0' ? 0 : -1;
-	case PROTO_ERROR:
-		if (num(&p, &v) == -1)
-			return -1;
-		h->code = (int)v;
-		h->msg = *p == ' ' ? p + 1 : p;
 		return 0;
 	default:
 		return 0;
@@ -71,57 +245,522 @@ proto_head(const char *line, struct proto_head *h)
 }
 
 int
-proto_item(const char *line, int *init, size_t *lineno, const char **text)
+proto_decode_argv(struct proto_req *q, const char *op, int argc,
+    char *const *argv, const char **msg)
 {
-	const char	*p;
-	long		 v;
+	static char		 m[160];
+	const struct proto_opdef *d;
+	int			 k;
 
-	if (strncmp(line, "init ", 5) == 0)
-		*init = 1;
-	else if (strncmp(line, "task ", 5) == 0)
-		*init = 0;
-	else
+	memset(q, 0, sizeof(*q));
+	q->worker = -1;
+	q->seq = -1;
+	if ((k = proto_op_find(op)) == -1) {
+		*msg = "unknown subcommand";
 		return -1;
-	p = line + 5;
-	if (num(&p, &v) == -1 || v < 1 || *p != ' ')
+	}
+	q->op = (enum proto_op)k;
+	d = &proto_ops[k];
+	if (argc < d->minw || argc > d->maxw) {
+		if (d->maxw == 0)
+			snprintf(m, sizeof(m), "%s: extra words", d->name);
+		else
+			snprintf(m, sizeof(m), "%s: expected %s", d->name,
+			    d->args);
+		*msg = m;
 		return -1;
-	*lineno = (size_t)v;
-	*text = p + 1;
+	}
+	switch (q->op) {
+	case PROTO_REGISTER:
+		return decode_register(q, argc, argv, msg);
+	case PROTO_NEXT:
+	case PROTO_FINISH:
+		return decode_item_req(q, argc, argv, msg);
+	default:
+		return decode_other(q, argc, argv, msg);
+	}
+}
+
+int
+proto_decode_line(struct proto_req *q, char *line, size_t len,
+    const char **msg)
+{
+	char	*words[PROTO_MAXWORDS], *p;
+	int	 k, nw = 0, maxw;
+
+	memset(q, 0, sizeof(*q));
+	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) !=
+	    NULL) {
+		*msg = "serve: a request holds a NUL byte or a CR";
+		return -1;
+	}
+	if ((p = strchr(line, ' ')) != NULL)
+		*p++ = '\0';
+	if ((k = proto_op_find(line)) == -1 ||
+	    !(proto_ops[k].flags & PROTO_F_SERVE)) {
+		*msg = "serve: unknown request";
+		return -1;
+	}
+	/* the last word the operation takes runs to the end of the line */
+	maxw = proto_ops[k].maxw;
+	while (p != NULL && nw < maxw) {
+		words[nw++] = p;
+		if (nw < maxw && (p = strchr(p, ' ')) != NULL)
+			*p++ = '\0';
+	}
+	return proto_decode_argv(q, line, nw, words, msg);
+}
+
+static int
+add_num(struct proto_words *w, const char *fmt, long long v)
+{
+	char	 s[32];
+
+	snprintf(s, sizeof(s), fmt, v);
+	return buf_add(&w->store, s, strlen(s) + 1);
+}
+
+static int
+add_word(struct proto_words *w, const char *s)
+{
+	return buf_add(&w->store, s, strlen(s) + 1);
+}
+
+static int
+add_status(struct proto_words *w, int status, const char *log)
+{
+	if (status == PROTO_ST_RELEASE)
+		return add_word(w, "release");
+	if (status == PROTO_ST_LOST)
+		return add_word(w, "lost");
+	if (status < 0 || status > 255)
+		return -1;
+	if (log != NULL && *log != '\0') {
+		if (strpbrk(log, " \t\r\n") != NULL)
+			return -1;
+		return buf_printf(&w->store, "%d,log=%s", status, log) == -1 ?
+		    -1 : buf_addc(&w->store, '\0');
+	}
+	return add_num(w, "%lld", status);
+}
+
+/* The words of q, NUL-separated in w->store; returns how many, or -1. */
+static int
+encode_store(const struct proto_req *q, struct proto_words *w)
+{
+	const struct proto_item *it = &q->item;
+	int	 n = 0, r = 0;
+
+	switch (q->op) {
+	case PROTO_REGISTER:
+		if (has_break(q->name))
+			return -1;
+		r |= q->worker >= 0 ? add_num(w, "%lld", q->worker) :
+		    add_word(w, "-");
+		r |= add_word(w, q->name != NULL ? q->name : "");
+		n = 2;
+		break;
+	case PROTO_NEXT:
+	case PROTO_FINISH:
+		r |= q->seq >= 0 ? buf_printf(&w->store, "%ld/%lld",
+		    q->worker, q->seq) | buf_addc(&w->store, '\0') :
+		    add_num(w, "%lld", q->worker);
+		n = 1;
+		if (q->op == PROTO_NEXT) {
+			r |= add_num(w, "%lld", (long long)q->pos);
+			n++;
+		}
+		if (q->op == PROTO_NEXT && !q->has_item)
+			break;
+		if (it->text == NULL || has_break(it->text))
+			return -1;
+		r |= add_word(w, it->init ? "init" : "task");
+		r |= add_num(w, "%lld", (long long)it->line);
+		r |= add_status(w, it->status, it->log);
+		r |= add_word(w, it->text);
+		n += 4;
+		break;
+	case PROTO_RESET:
+		if (q->from > 0)
+			r |= add_num(w, "%lld", (long long)q->from), n++;
+		if (q->failed)
+			r |= add_word(w, "--failed"), n++;
+		break;
+	case PROTO_ADD:
+		if (q->command != NULL) {
+			if (has_break(q->command))
+				return -1;
+			r |= add_word(w, q->command), n++;
+		}
+		break;
+	case PROTO_STATUS:
+		if (q->json)
+			r |= add_word(w, "--json"), n++;
+		if (q->color)
+			r |= add_word(w, "--color"), n++;
+		break;
+	case PROTO_HEARTBEAT:
+	case PROTO_BYE:
+		r |= add_num(w, "%lld", q->worker), n++;
+		if (q->op == PROTO_HEARTBEAT && q->lease > 0)
+			r |= add_num(w, "%lld", q->lease), n++;
+		break;
+	default:
+		break;
+	}
+	return r != 0 ? -1 : n;
+}
+
+int
+proto_encode_words(const struct proto_req *q, struct proto_words *w)
+{
+	const char	*s;
+	int		 i, n;
+
+	memset(w, 0, sizeof(*w));
+	if ((unsigned)q->op >= PROTO_NOPS)
+		return -1;
+	w->op = proto_ops[q->op].name;
+	if ((n = encode_store(q, w)) == -1 || buf_grow(&w->store, 0) == -1)
+		return -1;
+	for (i = 0, s = w->store.s; i < n; i++, s += strlen(s) + 1)
+		w->w[i] = s;
+	w->n = n;
+	return 0;
+}
+
+void
+proto_words_free(struct proto_words *w)
+{
+	buf_free(&w->store);
+	memset(w, 0, sizeof(*w));
+}
+
+int
+proto_encode_line(const struct proto_req *q, struct buf *out)
+{
+	struct proto_words w;
+	int		 i, r;
+
+	if ((r = proto_encode_words(q, &w)) == 0) {
+		r |= buf_adds(out, w.op);
+		for (i = 0; i < w.n; i++) {
+			/* only the last word may hold a space */
+			if (i + 1 < w.n && strchr(w.w[i], ' ') != NULL)
+				r = -1;
+			r |= buf_addc(out, ' ');
+			r |= buf_adds(out, w.w[i]);
+		}
+		r |= buf_addc(out, '\n');
+	}
+	proto_words_free(&w);
+	return r != 0 ? -1 : 0;
+}
+
+const char *
+proto_hello(void)
+{
+	static char	 s[32];
+
+	snprintf(s, sizeof(s), "hello %d\n", PROTO_VERSION);
+	return s;
+}
+
+int
+proto_hello_ok(const char *line)
+{
+	const char	*h = proto_hello();
+
+	return strncmp(line, h, strlen(h) - 1) == 0 &&
+	    line[strlen(h) - 1] == '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* replies */
+
+static int
+encode_item(struct buf *out, const struct proto_reply *r, int i)
+{
+	const struct proto_item *it = &r->item[i];
+	size_t	 len = r->textlen[i];
+
+	if (memchr(it->text, '\n', len) != NULL)
+		return -1;
+	return buf_printf(out, "%s %zu ", it->init ? "init" : "task",
+	    it->line) | buf_add(out, it->text, len) | buf_addc(out, '\n');
+}
+
+int
+proto_encode_reply(const struct proto_reply *r, struct buf *out)
+{
+	static const char *const kinds[] = { "work", "wait", "none", "id",
+	    "ok", "locked", "error", "lost" };
+	const char	*p;
+	int		 i, e = 0;
+
+	e |= buf_printf(out, PROTO_MAGIC " %s", kinds[r->kind]);
+	switch (r->kind) {
+	case PROTO_WORK:
+	case PROTO_WAIT:
+	case PROTO_NONE:
+		e |= buf_printf(out, " %zu %s %d\n", r->pos, fins[r->fin],
+		    r->nitems);
+		for (i = 0; i < r->nitems && i < 2; i++)
+			e |= encode_item(out, r, i);
+		return e != 0 || r->nitems > 2 ? -1 : 0;
+	case PROTO_ID:
+		e |= buf_printf(out, " %ld", r->id);
+		break;
+	case PROTO_OK:
+		if (r->okw == PROTO_OK_ADDED || r->okw == PROTO_OK_KEPT)
+			e |= buf_printf(out, " %s %lld", r->okw ==
+			    PROTO_OK_ADDED ? "added" : "kept", r->count);
+		else if (r->okw == PROTO_OK_SIZE)
+			e |= buf_printf(out, " %lld", r->count);
+		else if (r->okw == PROTO_OK_VERSION)
+			e |= buf_printf(out, " rtq-claim %s protocol %d",
+			    r->version, r->protocol);
+		break;
+	case PROTO_ERROR:
+		e |= buf_printf(out, " %d ", r->code);
+		for (p = r->msg; p != NULL && *p != '\0'; p++)
+			e |= buf_addc(out, *p == '\n' || *p == '\r' ? ' ' :
+			    *p);
+		break;
+	default:
+		break;
+	}
+	return e != 0 || buf_addc(out, '\n') == -1 ? -1 : 0;
+}
+
+const char *
+proto_find_head(const char *s, size_t len)
+{
+	const char	*end = s + len, *nl;
+
+	while (s != NULL && s < end) {
+		if ((size_t)(end - s) >= MAGIC_LEN &&
+		    memcmp(s, PROTO_MAGIC " ", MAGIC_LEN) == 0)
+			return s;
+		nl = memchr(s, '\n', (size_t)(end - s));
+		s = nl != NULL ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The next space-separated word of *p into w (NUL-terminated copy). */
+static int
+word(const char **p, char *w, size_t len)
+{
+	size_t	 n = strcspn(*p, " ");
+
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(w, *p, n);
+	w[n] = '\0';
+	*p += n;
+	if (**p == ' ')
+		(*p)++;
+	else if (**p != '\0')
+		return -1;
+	return 0;
+}
+
+static int
+head_claim(const char *p, struct proto_reply *r)
+{
+	char	 w[32];
+	long	 v;
+	int	 i;
+
+	if (word(&p, w, sizeof(w)) == -1 || num_z(w, &r->pos) == -1 ||
+	    word(&p, w, sizeof(w)) == -1)
+		return -1;
+	for (i = 0; i < 4 && strcmp(w, fins[i]) != 0; i++)
+		;
+	if (i == 4 || word(&p, w, sizeof(w)) == -1 || num(w, &v) == -1 ||
+	    *p != '\0')
+		return -1;
+	r->fin = (enum proto_fin)i;
+	r->nitems = (int)v;
+	if (r->kind == PROTO_WORK)
+		return v >= 1 && v <= 2 ? 0 : -1;
+	return v == 0 ? 0 : -1;
+}
+
+static int
+head_ok(const char *p, struct proto_reply *r)
+{
+	char		 w[32];
+	long long	 v;
+	long		 pv;
+
+	r->okw = PROTO_OK_PLAIN;
+	if (*p == '\0')
+		return 0;
+	if (word(&p, w, sizeof(w)) == -1)
+		return -1;
+	if (strcmp(w, "added") == 0 || strcmp(w, "kept") == 0) {
+		r->okw = w[0] == 'a' ? PROTO_OK_ADDED : PROTO_OK_KEPT;
+		return num_ll(p, strlen(p), SEQ_DIGITS, &r->count);
+	}
+	if (strcmp(w, "rtq-claim") == 0) {
+		r->okw = PROTO_OK_VERSION;
+		if (word(&p, r->version, sizeof(r->version)) == -1 ||
+		    strncmp(p, "protocol ", 9) != 0 || num(p + 9, &pv) == -1)
+			return -1;
+		r->protocol = (int)pv;
+		return 0;
+	}
+	r->okw = PROTO_OK_SIZE;
+	if (num_ll(w, strlen(w), SEQ_DIGITS, &v) == -1 || *p != '\0')
+		return -1;
+	r->count = v;
 	return 0;
 }
 
 int
-proto_status(const char *s, int *status)
+proto_decode_head(const char *line, struct proto_reply *r)
 {
-	return proto_status_log(s, status, NULL);
+	static const struct { const char *w; enum proto_kind k; } kinds[] = {
+		{ "work", PROTO_WORK }, { "wait", PROTO_WAIT },
+		{ "none", PROTO_NONE }, { "id", PROTO_ID }, { "ok", PROTO_OK },
+		{ "locked", PROTO_LOCKED }, { "error", PROTO_ERROR },
+		{ "lost", PROTO_LOST }
+	};
+	const char	*p;
+	char		 w[16];
+	long		 v;
+	size_t		 i;
+
+	memset(r, 0, sizeof(*r));
+	if (strncmp(line, PROTO_MAGIC " ", MAGIC_LEN) != 0)
+		return -1;
+	p = line + MAGIC_LEN;
+	if (word(&p, w, sizeof(w)) == -1)
+		return -1;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(w, kinds[i].w) == 0)
+			break;
+	if (i == sizeof(kinds) / sizeof(kinds[0]))
+		return -1;
+	r->kind = kinds[i].k;
+	switch (r->kind) {
+	case PROTO_WORK:
+	case PROTO_WAIT:
+	case PROTO_NONE:
+		return head_claim(p, r);
+	case PROTO_ID:
+		return num(p, &r->id);
+	case PROTO_OK:
+		return head_ok(p, r);
+	case PROTO_ERROR:
+		if (word(&p, w, sizeof(w)) == -1 || num(w, &v) == -1)
+			return -1;
+		r->code = (int)v;
+		r->msg = p;
+		return 0;
+	default:
+		return *p == '\0' ? 0 : -1;
+	}
+}
+
+int
+proto_decode_item(const char *line, struct proto_reply *r, int i)
+{
+	struct proto_item *it = &r->item[i];
+	const char	*p;
+	char		 w[16];
+
+	memset(it, 0, sizeof(*it));
+	p = line;
+	if (i < 0 || i > 1 || word(&p, w, sizeof(w)) == -1)
+		return -1;
+	if (strcmp(w, "init") == 0)
+		it->init = 1;
+	else if (strcmp(w, "task") != 0)
+		return -1;
+	if (word(&p, w, sizeof(w)) == -1 || num_z(w, &it->line) == -1 ||
+	    it->line == 0 || p[-1] != ' ')
+		return -1;
+	it->text = p;
+	r->textlen[i] = strlen(p);
+	return 0;
+}
+
+int
+proto_decode_reply(char *buf, size_t len, struct proto_reply *r)
+{
+	char	*p, *nl, *end = buf + len;
+	int	 i;
+
+	memset(r, 0, sizeof(*r));
+	if (buf == NULL || (p = (char *)proto_find_head(buf, len)) == NULL ||
+	    (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		return -1;
+	*nl = '\0';
+	if (proto_decode_head(p, r) == -1)
+		return -1;
+	for (i = 0; i < r->nitems; i++) {
+		p = nl + 1;
+		if (p >= end || (nl = memchr(p, '\n', (size_t)(end - p))) ==
+		    NULL)
+			return -1;
+		*nl = '\0';
+		if (proto_decode_item(p, r, i) == -1)
+			return -1;
+	}
+	r->body = nl + 1;
+	r->bodylen = (size_t)(end - (nl + 1));
+	return 0;
+}
+
+const char *
+proto_fin_name(enum proto_fin f)
+{
+	return (unsigned)f < 4 ? fins[f] : "none";
+}
+
+/* ---- transitional ---- */
+int
+proto_head(const char *line, struct proto_head *h)
+{
+	struct proto_reply r;
+
+	memset(h, 0, sizeof(*h));
+	if (proto_decode_head(line, &r) == -1)
+		return -1;
+	h->kind = r.kind;
+	h->pos = r.pos;
+	snprintf(h->fin, sizeof(h->fin), "%s", fins[r.fin]);
+	h->nitems = r.nitems;
+	h->id = r.id;
+	h->code = r.code;
+	h->msg = r.msg;
+	return 0;
+}
+
+int
+proto_item(const char *line, int *init, size_t *lineno, const char **text)
+{
+	struct proto_reply r;
+
+	if (proto_decode_item(line, &r, 0) == -1)
+		return -1;
+	*init = r.item[0].init;
+	*lineno = r.item[0].line;
+	*text = r.item[0].text;
+	return 0;
 }
 
 int
 proto_status_log(const char *s, int *status, const char **log)
 {
-	char	*end;
-	long	 v;
+	const char	*l;
 
+	if (status_word(s, status, &l) == -1)
+		return -1;
 	if (log != NULL)
-		*log = NULL;
-	if (strcmp(s, "release") == 0) {
-		*status = CLAIM_RELEASE;
-		return 0;
-	}
-	if (strcmp(s, "lost") == 0) {
-		*status = CLAIM_LOST;
-		return 0;
-	}
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtol(s, &end, 10);
-	if (log != NULL && strncmp(end, ",log=", 5) == 0 && end[5] != '\0' &&
-	    strpbrk(end + 5, " \t\r\n") == NULL) {
-		*log = end + 5;
-		end += strlen(end);
-	}
-	if (*end != '\0' || v > 255)
-		return -1;
-	*status = (int)v;
+		*log = l;
 	return 0;
 }

@@ -1,20 +1,8 @@
 /*
  * rtq-claim: the master side of rtq.  Locks a task file, rewrites it, and
- * prints the reply; never runs a task.  See rtq-claim(1).
- *
- *	rtq-claim register FILE [ID|-] [NAME]
- *	rtq-claim next FILE WORKER POS [init|task LINE STATUS TEXT]
- *	rtq-claim finish FILE WORKER init|task LINE STATUS TEXT
- *	rtq-claim reset FILE [K] [--failed]
- *	rtq-claim add FILE [COMMAND]
- *	rtq-claim cat FILE
- *	rtq-claim put FILE < SIZE NEWLINE ORIGINAL EDITED
- *	rtq-claim lock FILE
- *	rtq-claim status FILE [--json] [--color]
- *	rtq-claim heartbeat FILE WORKER [LEASE]
- *	rtq-claim bye FILE WORKER
- *	rtq-claim serve FILE
- *	rtq-claim version
+ * prints the reply; never runs a task.  See rtq-claim(1).  Its requests,
+ * their words and its replies are defined in common/proto.h, which also
+ * gives the usage.
  *
  * Every subcommand takes the lock, reads the file, computes a patch with the
  * pure functions of common/claim.c, and commits it with tfio; when the file
@@ -39,32 +27,84 @@
 #include "version.h"
 
 #define REDO_MAX	1000
-#define EX_USAGE	2
 
-static const char usage_text[] =
-    "usage: rtq-claim register FILE [ID|-] [NAME]\n"
-    "       rtq-claim next FILE WORKER POS [init|task LINE STATUS TEXT]\n"
-    "       rtq-claim finish FILE WORKER init|task LINE STATUS TEXT\n"
-    "       rtq-claim reset FILE [K] [--failed]\n"
-    "       rtq-claim add FILE [COMMAND]\n"
-    "       rtq-claim cat FILE\n"
-    "       rtq-claim put FILE < SIZE NEWLINE ORIGINAL EDITED\n"
-    "       rtq-claim lock FILE\n"
-    "       rtq-claim status FILE [--json] [--color]\n"
-    "       rtq-claim heartbeat FILE WORKER [LEASE]\n"
-    "       rtq-claim bye FILE WORKER\n"
-    "       rtq-claim serve FILE\n"
-    "       rtq-claim version\n";
+static int	 serving;		/* Print a reply on standard output. */
+static void
+reply_put(const struct proto_reply *r)
+{
+	struct buf	 b = BUF_INIT;
 
-static int	 serving;		/* in a serve session: no stderr */
+	if (proto_encode_reply(r, &b) == 0)
+		fwrite(b.s, 1, b.len, stdout);
+	buf_free(&b);
+}
 
 static int
 fail(int code, const char *msg)
 {
+	struct proto_reply	 r;
+
 	if (!serving)
 		fprintf(stderr, "rtq-claim: %s\n", msg);
-	printf(PROTO_MAGIC " error %d %s\n", code, msg);
+	memset(&r, 0, sizeof(r));
+	r.kind = PROTO_ERROR;
+	r.code = code;
+	r.msg = msg;
+	reply_put(&r);
 	return code;
+}
+
+/* A reply that is just its kind: ok, locked, lost. */
+static void
+reply_kind(enum proto_kind k)
+{
+	struct proto_reply	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = k;
+	reply_put(&r);
+}
+
+/* "RTQ1 ok SIZE", before the bytes of cat */
+static void
+reply_size(size_t n)
+{
+	struct proto_reply	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = PROTO_OK;
+	r.okw = PROTO_OK_SIZE;
+	r.count = (long long)n;
+	reply_put(&r);
+}
+
+/* "RTQ1 ok rtq-claim VERSION protocol N": version, and a session's hello */
+static void
+version_reply(void)
+{
+	struct proto_reply	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = PROTO_OK;
+	r.okw = PROTO_OK_VERSION;
+	snprintf(r.version, sizeof(r.version), "%s", RTQ_VERSION);
+	r.protocol = PROTO_VERSION;
+	reply_put(&r);
+}
+
+/* The usage, one line an operation, from the table in proto.c. */
+static void
+usage_print(FILE *fp)
+{
+	const struct proto_opdef *d;
+	int			 i;
+
+	for (i = 0; i < PROTO_NOPS; i++) {
+		d = &proto_ops[i];
+		fprintf(fp, "%s rtq-claim %s%s%s%s\n", i == 0 ? "usage:" :
+		    "      ", d->name, d->flags & PROTO_F_NOFILE ? "" :
+		    " FILE", *d->args ? " " : "", d->args);
+	}
 }
 
 static int
@@ -72,9 +112,10 @@ usage(const char *msg)
 {
 	if (msg != NULL)
 		fprintf(stderr, "rtq-claim: %s\n", msg);
-	fputs(usage_text, stderr);
-	printf(PROTO_MAGIC " error %d %s\n", EX_USAGE, msg ? msg : "usage");
-	return EX_USAGE;
+	usage_print(stderr);
+	serving = 1;		/* said on stderr already */
+	fail(PROTO_EUSAGE, msg != NULL ? msg : "usage");
+	return PROTO_EUSAGE;
 }
 
 static void
@@ -87,17 +128,10 @@ now_stamp(char out[TF_TIMELEN + 1])
 	claim_stamp(&tm, out);
 }
 
-static int
-parse_num(const char *s, long *v)
-{
-	size_t	 len = strlen(s);
-
-	return tf_parse_id(s, len, v);
-}
-
 /* What one subcommand does to the file: fill the patch, remember a reply. */
 struct job {
-	const char		*cmd;
+	struct proto_req	 q;
+	const char		*cmd;		/* its name */
 	/* register */
 	long			 want;
 	const char		*name;
@@ -216,26 +250,49 @@ read_add(struct job *j, const char *cmd, const char **msg)
 	return 0;
 }
 
+/*
+ * Read put's standard input: the size of the original copy, a newline,
+ * that copy, then the edited one.  Returns 0, or -1 with *msg.
+ */
+static int
+read_put(struct job *j, const char **msg)
+{
+	char	*nl, *end;
+	size_t	 skip;
+
+	*msg = "put: expected on standard input the size of the original copy, "
+	    "a newline, that copy, then the edited one";
+	if (read_stdin(&j->add) == -1 || j->add.len == 0 ||
+	    (nl = memchr(j->add.s, '\n', j->add.len)) == NULL)
+		return -1;
+	skip = (size_t)(nl + 1 - j->add.s);
+	j->nbase = (size_t)strtoull(j->add.s, &end, 10);
+	if (end != nl || j->nbase > j->add.len - skip)
+		return -1;
+	memmove(j->add.s, nl + 1, j->add.len - skip);
+	j->add.len -= skip;
+	return 0;
+}
+
 static int
 job_run(struct job *j, const struct tf_file *f, struct patch *p, char *err,
     size_t errlen)
 {
-	if (strcmp(j->cmd, "register") == 0) {
+	struct buf	 out = BUF_INIT;
+	int		 r = 0;
+
+	switch (j->q.op) {
+	case PROTO_REGISTER:
 		j->id = claim_register(f, j->want, j->name, j->req.now, p, err,
 		    errlen);
 		return j->id == -1 ? TFIO_EDATA : 0;
-	}
-	if (strcmp(j->cmd, "reset") == 0) {
+	case PROTO_RESET:
 		j->changed = claim_reset(f, j->k, j->failed_only, p, err,
 		    errlen);
 		return j->changed == -1 ? TFIO_EDATA : 0;
-	}
-	if (strcmp(j->cmd, "add") == 0)
+	case PROTO_ADD:
 		return add_lines(j, f, p, err, errlen);
-	if (strcmp(j->cmd, "put") == 0) {
-		struct buf out = BUF_INIT;
-		int r = 0;
-
+	case PROTO_PUT:
 		j->kept = edit_merge(j->add.s, j->nbase, j->add.s + j->nbase,
 		    j->add.len - j->nbase, f->buf, f->size, &out, err, errlen);
 		if (j->kept == -1 || patch_replace(p, 0, f->size, out.s,
@@ -243,43 +300,59 @@ job_run(struct job *j, const struct tf_file *f, struct patch *p, char *err,
 			r = TFIO_EDATA;
 		buf_free(&out);
 		return r;
+	default:
+		claim_reply_free(&j->rep);
+		return claim_next(f, &j->req, p, &j->rep, err, errlen) == -1 ?
+		    TFIO_EDATA : 0;
 	}
-	claim_reply_free(&j->rep);
-	return claim_next(f, &j->req, p, &j->rep, err, errlen) == -1 ?
-	    TFIO_EDATA : 0;
 }
 
+/* The reply to a request carried out. */
 static void
 job_reply(const struct job *j)
 {
-	static const char *fins[] = { "none", "done", "repeat", "orphan" };
-	static const char *answers[] = { "work", "wait", "none" };
-	const struct claim_reply *r = &j->rep;
+	static const enum proto_kind answers[] = { PROTO_WORK, PROTO_WAIT,
+	    PROTO_NONE };
+	static const enum proto_fin fins[] = { PROTO_FIN_NONE,
+	    PROTO_FIN_DONE, PROTO_FIN_REPEAT, PROTO_FIN_ORPHAN };
+	const struct claim_reply *c = &j->rep;
+	struct proto_reply	 r;
 
-	if (strcmp(j->cmd, "register") == 0) {
-		printf(PROTO_MAGIC " id %ld\n", j->id);
-		return;
+	memset(&r, 0, sizeof(r));
+	r.kind = PROTO_OK;
+	switch (j->q.op) {
+	case PROTO_REGISTER:
+		r.kind = PROTO_ID;
+		r.id = j->id;
+		break;
+	case PROTO_ADD:
+		r.okw = PROTO_OK_ADDED;
+		r.count = j->nadd;
+		break;
+	case PROTO_PUT:
+		r.okw = PROTO_OK_KEPT;
+		r.count = j->kept;
+		break;
+	case PROTO_NEXT:
+		r.kind = answers[c->answer];
+		r.pos = c->pos;
+		r.fin = fins[c->fin];
+		if (c->init_line > 0) {
+			r.item[r.nitems].init = 1;
+			r.item[r.nitems].line = c->init_line;
+			r.item[r.nitems].text = c->init_text.s;
+			r.textlen[r.nitems++] = c->init_text.len;
+		}
+		if (c->task_line > 0) {
+			r.item[r.nitems].line = c->task_line;
+			r.item[r.nitems].text = c->task_text.s;
+			r.textlen[r.nitems++] = c->task_text.len;
+		}
+		break;
+	default:
+		break;
 	}
-	if (strcmp(j->cmd, "add") == 0) {
-		printf(PROTO_MAGIC " ok added %ld\n", j->nadd);
-		return;
-	}
-	if (strcmp(j->cmd, "put") == 0) {
-		printf(PROTO_MAGIC " ok kept %ld\n", j->kept);
-		return;
-	}
-	if (strcmp(j->cmd, "next") != 0) {
-		printf(PROTO_MAGIC " ok\n");
-		return;
-	}
-	printf(PROTO_MAGIC " %s %zu %s %d\n", answers[r->answer], r->pos,
-	    fins[r->fin], (r->init_line > 0) + (r->task_line > 0));
-	if (r->init_line > 0)
-		printf("init %zu %.*s\n", r->init_line, (int)r->init_text.len,
-		    r->init_text.s);
-	if (r->task_line > 0)
-		printf("task %zu %.*s\n", r->task_line, (int)r->task_text.len,
-		    r->task_text.s);
+	reply_put(&r);
 }
 
 typedef int (*compute_fn)(void *, const struct tf_file *, struct patch *,
@@ -360,7 +433,7 @@ liveness(struct tfio *t, struct job *j, struct live *lvp, char *err,
 	long		 ids[256];
 	long long	 now = (long long)time(NULL);
 	long		 w = j->req.worker;
-	int		 r = 0, bye = strcmp(j->cmd, "bye") == 0;
+	int		 r = 0, bye = j->q.op == PROTO_BYE;
 #define lv (*lvp)
 
 	if (!bye && (e = live_get(&lv, w)) != NULL && e->lost) {
@@ -430,14 +503,14 @@ transact(const char *path, struct job *j)
 		goto save;
 	if (j->has_worker) {
 		if ((r = liveness(&t, j, &lv, err, sizeof(err))) == 1) {
-			printf(PROTO_MAGIC " lost\n");
+			reply_kind(PROTO_LOST);
 			r = 0;
 			goto save;
 		}
 		if (r != 0)
 			goto save;
 	}
-	if (strcmp(j->cmd, "heartbeat") != 0 && strcmp(j->cmd, "bye") != 0)
+	if (j->q.op != PROTO_HEARTBEAT && j->q.op != PROTO_BYE)
 		r = rewrite(&t, job_fn, j, err, sizeof(err));
 	if (r == 0 && j->has_worker && j->seq >= 0) {
 		struct live_ent *e = live_get(&lv, j->req.worker);
@@ -466,26 +539,6 @@ done:
 }
 
 static int
-parse_item(struct claim_req *q, char **av)
-{
-	long	 line;
-
-	if (strcmp(av[0], "init") == 0)
-		q->fin_init = 1;
-	else if (strcmp(av[0], "task") != 0)
-		return -1;
-	if (parse_num(av[1], &line) == -1 || line == 0 ||
-	    proto_status_log(av[2], &q->fin_status, &q->fin_log) == -1)
-		return -1;
-	q->fin_line = (size_t)line;
-	if (strpbrk(av[3], "\r\n") != NULL)
-		return -1;
-	q->fin_text = av[3];
-	q->fin_textlen = strlen(av[3]);
-	return 0;
-}
-
-static int
 cmd_lock(const char *path)
 {
 	struct tfio	 t;
@@ -497,7 +550,7 @@ cmd_lock(const char *path)
 		tfio_close(&t);
 		return fail(r, err);
 	}
-	printf(PROTO_MAGIC " locked\n");
+	reply_kind(PROTO_LOCKED);
 	fflush(stdout);
 	/* hold it until our caller goes away: EOF (or an error) on stdin */
 	while ((n = read(STDIN_FILENO, &c, 1)) != 0)
@@ -519,30 +572,26 @@ cmd_cat(const char *path)
 		tfio_close(&t);
 		return fail(r, err);
 	}
-	printf(PROTO_MAGIC " ok %zu\n", t.data.len);
+	reply_size(t.data.len);
 	fwrite(t.data.s, 1, t.data.len, stdout);
 	tfio_close(&t);
 	return 0;
 }
 
 static int
-cmd_status(const char *path, int argc, char **argv)
+cmd_status(const char *path, int json, int color)
 {
 	struct tfio	 t;
 	struct tf_file	 f;
 	struct live	 lv;
 	struct buf	 out = BUF_INIT;
 	char		 err[1024];
-	int		 r, i, flags = 0;
+	int		 r, flags = 0;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			flags |= STATUS_JSON;
-		else if (strcmp(argv[i], "--color") == 0)
-			flags |= STATUS_COLOR;
-		else
-			return usage("status: expected --json or --color");
-	}
+	if (json)
+		flags |= STATUS_JSON;
+	if (color)
+		flags |= STATUS_COLOR;
 	if ((r = tfio_peek(&t, path, err, sizeof(err))) != 0) {
 		tfio_close(&t);
 		return fail(r, err);
@@ -557,7 +606,7 @@ cmd_status(const char *path, int argc, char **argv)
 	r = status_format(&f, &lv, t.path, time(NULL), flags, &out, err,
 	    sizeof(err));
 	if (r == 0) {
-		printf(PROTO_MAGIC " ok\n");
+		reply_kind(PROTO_OK);
 		fwrite(out.s, 1, out.len, stdout);
 	} else {
 		char msg[1200];
@@ -572,144 +621,75 @@ cmd_status(const char *path, int argc, char **argv)
 	return r == 0 ? 0 : TFIO_EDATA;
 }
 
-/* "W" or "W/SEQ": a worker id and the request's sequence number. */
-static int
-parse_worker(const char *s, long *w, long long *seq)
-{
-	const char	*slash = strchr(s, '/');
-	char		*end;
-
-	*seq = -1;
-	if (slash == NULL)
-		return parse_num(s, w);
-	if (tf_parse_id(s, (size_t)(slash - s), w) == -1 ||
-	    slash[1] < '0' || slash[1] > '9')
-		return -1;
-	*seq = strtoll(slash + 1, &end, 10);
-	return *end == '\0' ? 0 : -1;
-}
-
 /*
- * Fill j from the words of a request (after "SUBCOMMAND FILE").  Returns 0,
- * or -1 with a usage message in *msg.
+ * Fill j from a decoded request; add and put read their standard input.
+ * Returns 0, or -1 with a usage message in *msg.
  */
 static int
-job_parse(struct job *j, const char *cmd, int argc, char **argv,
-    const char **msg)
+job_parse(struct job *j, const struct proto_req *q, const char **msg)
 {
-	long	 v;
-	int	 i;
+	const struct proto_item *it = &q->item;
 
-	j->cmd = cmd;
-	j->want = -1;
-	j->seq = -1;
-	if (strcmp(cmd, "register") == 0) {
-		*msg = "register: ID must be a number from 0 to 999999999";
-		if (argc > 2)
-			return -1;
-		if (argc >= 1 && strcmp(argv[0], "-") != 0 &&
-		    parse_num(argv[0], &j->want) == -1)
-			return -1;
-		j->name = argc == 2 ? argv[1] : "";
-		*msg = "register: NAME holds a line break";
-		return strpbrk(j->name, "\r\n") != NULL ? -1 : 0;
+	j->q = *q;
+	j->cmd = proto_ops[q->op].name;
+	j->want = q->worker;
+	j->name = q->name;
+	j->seq = q->seq;
+	j->lease = q->lease;
+	j->req.worker = q->worker;
+	j->has_worker = (proto_ops[q->op].flags & PROTO_F_WORKER) != 0;
+	j->req.no_claim = q->op == PROTO_FINISH;
+	j->req.pos = q->pos;
+	if (q->has_item) {
+		j->req.fin_init = it->init;
+		j->req.fin_line = it->line;
+		j->req.fin_status = it->status;
+		j->req.fin_log = it->log;
+		j->req.fin_text = it->text;
+		j->req.fin_textlen = strlen(it->text);
 	}
-	if (strcmp(cmd, "next") == 0 || strcmp(cmd, "finish") == 0) {
-		int fin = strcmp(cmd, "finish") == 0;
+	j->k = q->from;
+	j->failed_only = q->failed;
+	switch (q->op) {
+	case PROTO_PUT:
+		return read_put(j, msg);
+	case PROTO_ADD:
+		return read_add(j, q->command, msg);
+	case PROTO_REGISTER:
+	case PROTO_NEXT:
+	case PROTO_FINISH:
+	case PROTO_RESET:
+	case PROTO_HEARTBEAT:
+	case PROTO_BYE:
+		return 0;
+	default:
+		*msg = "unknown subcommand";
+		return -1;
+	}
+}
 
-		*msg = fin ? "finish: expected WORKER init|task LINE STATUS "
-		    "TEXT" : "next: expected WORKER POS [init|task LINE "
-		    "STATUS TEXT]";
-		if ((fin && argc != 5) || (!fin && argc != 2 && argc != 6))
-			return -1;
-		*msg = "WORKER must be a number from 0 to 999999999, "
-		    "optionally followed by /SEQ";
-		if (parse_worker(argv[0], &j->req.worker, &j->seq) == -1)
-			return -1;
-		j->has_worker = 1;
-		if (fin) {
-			j->req.no_claim = 1;
-			i = 1;
-		} else {
-			*msg = "POS must be a line number";
-			if (parse_num(argv[1], &v) == -1)
-				return -1;
-			j->req.pos = (size_t)v;
-			i = 2;
-		}
-		*msg = "the reported item must be init|task, a line number, "
-		    "a status (0-255, release, lost) and one line of text";
-		return argc > i && parse_item(&j->req, argv + i) == -1 ? -1 : 0;
-	}
-	if (strcmp(cmd, "heartbeat") == 0 || strcmp(cmd, "bye") == 0) {
-		*msg = "heartbeat: expected WORKER [LEASE]; bye: WORKER";
-		if (argc < 1 || argc > (cmd[0] == 'h' ? 2 : 1) ||
-		    parse_num(argv[0], &j->req.worker) == -1)
-			return -1;
-		j->has_worker = 1;
-		if (argc == 2 && (parse_num(argv[1], &j->lease) == -1 ||
-		    j->lease == 0))
-			return -1;
-		return 0;
-	}
-	if (strcmp(cmd, "put") == 0) {
-		char *nl, *end;
-
-		*msg = "put: expected on standard input the size of the "
-		    "original copy, a newline, that copy, then the edited one";
-		if (argc != 0 || read_stdin(&j->add) == -1 || j->add.len == 0 ||
-		    (nl = memchr(j->add.s, '\n', j->add.len)) == NULL)
-			return -1;
-		j->nbase = (size_t)strtoull(j->add.s, &end, 10);
-		if (end != nl || j->nbase > j->add.len - (size_t)(nl + 1 -
-		    j->add.s))
-			return -1;
-		memmove(j->add.s, nl + 1, j->add.len - (size_t)(nl + 1 -
-		    j->add.s));
-		j->add.len -= (size_t)(nl + 1 - j->add.s);
-		return 0;
-	}
-	if (strcmp(cmd, "add") == 0) {
-		*msg = "add: expected at most one COMMAND (quote it)";
-		if (argc > 1)
-			return -1;
-		return read_add(j, argc == 1 ? argv[0] : NULL, msg);
-	}
-	if (strcmp(cmd, "reset") == 0) {
-		*msg = "reset: K must be a line number";
-		for (i = 0; i < argc; i++) {
-			if (strcmp(argv[i], "--failed") == 0)
-				j->failed_only = 1;
-			else if (parse_num(argv[i], &v) == 0)
-				j->k = (size_t)v;
-			else
-				return -1;
-		}
-		return 0;
-	}
-	*msg = "unknown subcommand";
-	return -1;
+static void
+job_free(struct job *j)
+{
+	claim_reply_free(&j->rep);
+	buf_free(&j->add);
 }
 
 /*
  * serve: one request per line on stdin, one reply per request on stdout,
- * the lock taken and released for each.  The first line must be
- * "hello VERSION"; the words of a request are separated by single spaces
- * and its last word (a task text, a name) runs to the end of the line.
+ * the lock taken and released for each.  The first line must be the hello
+ * of our protocol version (proto_hello).
  */
 static int
 cmd_serve(const char *path)
 {
-	static const struct { const char *cmd; int maxw; } reqs[] = {
-		{ "register", 2 }, { "next", 6 }, { "finish", 5 },
-		{ "reset", 2 }, { "heartbeat", 2 }, { "bye", 1 }
-	};
-	char		*line = NULL, *words[8], *p, now[TF_TIMELEN + 1];
-	const char	*msg;
-	size_t		 cap = 0, k;
-	ssize_t		 n;
+	struct proto_req q;
 	struct job	 j;
-	int		 nw, maxw, hello = 0;
+	char		*line = NULL, now[TF_TIMELEN + 1], m[128];
+	const char	*msg;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	int		 hello = 0;
 
 	serving = 1;
 	while ((n = getline(&line, &cap, stdin)) > 0) {
@@ -718,39 +698,29 @@ cmd_serve(const char *path)
 			break;
 		line[--n] = '\0';
 		if (!hello) {
-			if (strcmp(line, "hello 1") != 0) {
-				fail(EX_USAGE, "serve: this rtq-claim speaks "
-				    "protocol 1; the request was not "
-				    "\"hello 1\"");
+			if (!proto_hello_ok(line)) {
+				snprintf(m, sizeof(m), "serve: this rtq-claim "
+				    "speaks protocol %d; the request was not "
+				    "\"%.*s\"", PROTO_VERSION,
+				    (int)strlen(proto_hello()) - 1,
+				    proto_hello());
+				fail(PROTO_EUSAGE, m);
 				break;
 			}
-			printf(PROTO_MAGIC " ok rtq-claim %s protocol %d\n",
-			    RTQ_VERSION, PROTO_VERSION);
+			version_reply();
 			fflush(stdout);
 			hello = 1;
 			continue;
 		}
-		if ((p = strchr(line, ' ')) != NULL)
-			*p++ = '\0';
-		maxw = -1;
-		for (k = 0; k < sizeof(reqs) / sizeof(reqs[0]); k++)
-			if (strcmp(line, reqs[k].cmd) == 0)
-				maxw = reqs[k].maxw;
-		nw = 0;
-		while (p != NULL && nw < maxw) {
-			words[nw++] = p;
-			if (nw < maxw && (p = strchr(p, ' ')) != NULL)
-				*p++ = '\0';
-		}
 		memset(&j, 0, sizeof(j));
 		now_stamp(now);
 		j.req.now = now;
-		if (maxw == -1 || job_parse(&j, line, nw, words, &msg) == -1)
-			fail(EX_USAGE, maxw == -1 ? "serve: unknown request" :
-			    msg);
+		if (proto_decode_line(&q, line, (size_t)n, &msg) == -1 ||
+		    job_parse(&j, &q, &msg) == -1)
+			fail(PROTO_EUSAGE, msg);
 		else
 			transact(path, &j);
-		claim_reply_free(&j.rep);
+		job_free(&j);
 		if (fflush(stdout) == EOF)
 			break;
 	}
@@ -762,46 +732,56 @@ cmd_serve(const char *path)
 int
 main(int argc, char *argv[])
 {
+	struct proto_req q;
 	struct job	 j;
 	char		 now[TF_TIMELEN + 1];
-	const char	*cmd, *path, *msg;
+	const char	*path, *msg;
 	int		 r;
 
 	signal(SIGXFSZ, SIG_IGN);	/* a file size limit: EFBIG, not death */
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		return usage(NULL);
-	cmd = argv[1];
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf(PROTO_MAGIC " ok rtq-claim %s protocol %d\n",
-		    RTQ_VERSION, PROTO_VERSION);
+	if (strcmp(argv[1], "--version") == 0)
+		argv[1] = (char *)proto_ops[PROTO_VERSION_OP].name;
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage_print(stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
-		fputs(usage_text, stdout);
+	if (proto_op_find(argv[1]) == PROTO_VERSION_OP) {
+		if (proto_decode_argv(&q, argv[1], argc - 2, argv + 2, &msg)
+		    == -1)
+			return usage(msg);
+		version_reply();
 		return 0;
 	}
+	if (proto_op_find(argv[1]) == -1)
+		return usage("unknown subcommand");
 	if (argc < 3)
 		return usage("missing TASKFILE");
 	path = argv[2];
-	argc -= 3;
-	argv += 3;
-	if (strcmp(cmd, "lock") == 0)
-		return argc == 0 ? cmd_lock(path) : usage("lock: extra words");
-	if (strcmp(cmd, "status") == 0)
-		return cmd_status(path, argc, argv);
-	if (strcmp(cmd, "cat") == 0)
-		return argc == 0 ? cmd_cat(path) : usage("cat: extra words");
-	if (strcmp(cmd, "serve") == 0)
-		return argc == 0 ? cmd_serve(path) :
-		    usage("serve: extra words");
+	if (proto_decode_argv(&q, argv[1], argc - 3, argv + 3, &msg) == -1)
+		return usage(msg);
+	switch (q.op) {
+	case PROTO_LOCK:
+		return cmd_lock(path);
+	case PROTO_STATUS:
+		return cmd_status(path, q.json, q.color);
+	case PROTO_CAT:
+		return cmd_cat(path);
+	case PROTO_SERVE:
+		return cmd_serve(path);
+	default:
+		break;
+	}
 	memset(&j, 0, sizeof(j));
 	now_stamp(now);
 	j.req.now = now;
-	if (job_parse(&j, cmd, argc, argv, &msg) == -1)
+	if (job_parse(&j, &q, &msg) == -1) {
+		job_free(&j);
 		return usage(msg);
+	}
 	r = transact(path, &j);
-	claim_reply_free(&j.rep);
-	buf_free(&j.add);
+	job_free(&j);
 	return r;
 }

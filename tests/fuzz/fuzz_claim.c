@@ -12,6 +12,11 @@
  *  - reset(next(f)) == reset(f) and reset(register(f)) == reset(f): what a
  *    worker did never changes the file as the user wrote it;
  *  - reset is idempotent.
+ *
+ * The same bytes are also read as a request line of a serve session and
+ * as a reply: a request that decodes must encode back to a line that
+ * decodes to the same request (decode(encode(x)) == x), and a reply that
+ * decodes must encode and decode again to the same kind and items.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +76,61 @@ same(const struct buf *a, const struct buf *b, const char *what)
 	}
 }
 
+static int
+same_s(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The bytes as a serve request line and as a reply. */
+static void
+fuzz_proto(const uint8_t *data, size_t size)
+{
+	struct proto_req	 q, d;
+	struct proto_reply	 r, e;
+	struct buf		 in = BUF_INIT, out = BUF_INIT;
+	const char		*msg;
+	int			 i;
+
+	if (buf_add(&in, data, size) == -1)
+		abort();
+	if (proto_decode_line(&q, in.s, in.len, &msg) == 0) {
+		if (proto_encode_line(&q, &out) == -1)
+			abort();
+		out.s[--out.len] = '\0';
+		if (proto_decode_line(&d, out.s, out.len, &msg) == -1 ||
+		    d.op != q.op || d.worker != q.worker || d.seq != q.seq ||
+		    d.pos != q.pos || d.has_item != q.has_item ||
+		    d.item.line != q.item.line ||
+		    d.item.status != q.item.status ||
+		    !same_s(d.item.text, q.item.text) ||
+		    !same_s(d.item.log, q.item.log) || d.lease != q.lease ||
+		    d.from != q.from || d.failed != q.failed) {
+			fprintf(stderr, "request does not round-trip: %s\n",
+			    out.s);
+			abort();
+		}
+	}
+	buf_reset(&in);
+	buf_reset(&out);
+	if (buf_add(&in, data, size) == -1)
+		abort();
+	if (proto_decode_reply(in.s, in.len, &r) == 0 &&
+	    proto_encode_reply(&r, &out) == 0) {
+		if (proto_decode_reply(out.s, out.len, &e) == -1 ||
+		    e.kind != r.kind || e.nitems != r.nitems)
+			abort();
+		for (i = 0; i < r.nitems; i++)
+			if (e.item[i].line != r.item[i].line ||
+			    e.textlen[i] != r.textlen[i] ||
+			    memcmp(e.item[i].text, r.item[i].text,
+			    r.textlen[i]) != 0)
+				abort();
+	}
+	buf_free(&in);
+	buf_free(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
@@ -87,6 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char		*s = (const char *)data + 4;
 	size_t			 n, i, changed = 0;
 
+	fuzz_proto(data, size);
 	if (size < 4)
 		return 0;
 	n = size - 4;
@@ -116,7 +177,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.worker = data[0] % 8;
 	q.pos = data[1] % (f.nline + 2);
 	q.fin_line = data[2] % (f.nline + 2);
-	q.fin_status = data[3] % 4 == 3 ? CLAIM_RELEASE : data[3] % 3;
+	q.fin_status = data[3] % 4 == 3 ? PROTO_ST_RELEASE : data[3] % 3;
 	q.now = NOW;
 	if (q.fin_line > 0 && q.fin_line <= f.nline) {
 		if (tf_classify(f.buf + f.off[q.fin_line - 1],

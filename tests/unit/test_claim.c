@@ -586,11 +586,11 @@ START_TEST(test_lost_worker)
 	file_lines(LINES("echo a"));
 	step(&w0, OK);
 	again = w0;
-	finish(&w0, CLAIM_LOST);
+	finish(&w0, PROTO_ST_LOST);
 	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
 	expect_lines(LINES("echo a" END(0, "lost")));
 	/* said twice, it changes nothing */
-	finish(&again, CLAIM_LOST);
+	finish(&again, PROTO_ST_LOST);
 	ck_assert_int_eq(again.fin, CLAIM_FIN_REPEAT);
 	expect_lines(LINES("echo a" END(0, "lost")));
 	step(&w0, OK);
@@ -1063,7 +1063,7 @@ START_TEST(test_release_restores_line)
 	step(&w0, OK);
 	expect_task(w0, 2, "echo a #:g");
 	now = "11-24 08:01:00";
-	finish(&w0, CLAIM_RELEASE);
+	finish(&w0, PROTO_ST_RELEASE);
 	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
 	expect_lines(LINES("cd /a #!", "echo a #:g", "echo b"));
 }
@@ -1078,7 +1078,7 @@ START_TEST(test_release_of_retry)
 	file_lines(LINES(failed));
 	step(&w0, OK);
 	expect_task(w0, 1, "echo a");
-	finish(&w0, CLAIM_RELEASE);
+	finish(&w0, PROTO_ST_RELEASE);
 	expect_lines(LINES(failed));
 }
 END_TEST
@@ -1089,7 +1089,7 @@ START_TEST(test_release_crlf)
 
 	file_raw("echo a\r\necho b\r\n");
 	step(&w0, OK);
-	finish(&w0, CLAIM_RELEASE);
+	finish(&w0, PROTO_ST_RELEASE);
 	expect_raw("echo a\r\necho b\r\n");
 }
 END_TEST
@@ -1101,7 +1101,7 @@ START_TEST(test_release_and_ask)
 	/* released and asking in one request: not handed straight back */
 	file_lines(LINES("echo a", "echo b"));
 	step(&w0, OK);
-	step(&w0, CLAIM_RELEASE);
+	step(&w0, PROTO_ST_RELEASE);
 	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
 	expect_task(w0, 2, "echo b");
 	expect_lines(LINES("echo a", "#echo b" RUN(0)));
@@ -1115,7 +1115,7 @@ START_TEST(test_release_line_gone)
 	file_lines(LINES("echo a"));
 	step(&w0, OK);
 	edit(1, 1, "echo other\n");
-	finish(&w0, CLAIM_RELEASE);
+	finish(&w0, PROTO_ST_RELEASE);
 	ck_assert_int_eq(w0.fin, CLAIM_FIN_NONE);
 	expect_lines(LINES("echo other"));	/* no orphan report */
 }
@@ -1196,7 +1196,7 @@ START_TEST(test_trailing_space_kept)
 	expect_lines(LINES("#echo a   \t" RUN(0), "echo b "));
 	step(&w0, 1);
 	expect_task(w0, 2, "echo b ");
-	finish(&w0, CLAIM_RELEASE);
+	finish(&w0, PROTO_ST_RELEASE);
 	step(&w1, OK);
 	expect_task(w1, 1, "echo a   \t");
 	finish(&w1, OK);
