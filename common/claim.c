@@ -308,11 +308,14 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 		return 0;
 	l0 = q->fin_line - 1;
 	/*
-	 * Pass 0 looks for the reported text; pass 1 for any line still open
-	 * for W (a worker runs one task at a time), whose text was edited.
+	 * Pass 0 looks for the reported text, from line L outward; pass 1
+	 * takes line L itself when it is still open for W with another text
+	 * (edited in place).  A line elsewhere with another text is never
+	 * closed: a stale or mistaken report must not close W's real task.
 	 */
 	for (pass = 0; pass < 2; pass++)
-	for (d = 0; d <= l0 || l0 + d < f->nline; d++) {
+	for (d = 0; d <= (pass == 0 ? l0 : 0) || (pass == 0 &&
+	    l0 + d < f->nline); d++) {
 		for (side = 0; side < 2; side++) {
 			if (d == 0 && side == 1)
 				continue;
@@ -523,17 +526,37 @@ out:
 	return rv;
 }
 
+/*
+ * The name as a registration line may hold it: every '#' (which could
+ * start a tag or an annotation) and every control byte becomes '_', so the
+ * line can only read back as a registration.
+ */
+static int
+safe_name(const char *name, struct buf *out)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)name; *c != '\0'; c++)
+		buf_addc(out, *c == '#' || *c < 0x20 || *c == 0x7f ? '_' :
+		    (char)*c);
+	return buf_grow(out, 0);
+}
+
 long
 claim_register(const struct tf_file *f, long want, const char *name,
     const char *now, struct patch *p, char *err, size_t errlen)
 {
 	struct tf_item	 it;
-	struct buf	 b = BUF_INIT;
+	struct buf	 b = BUF_INIT, nm = BUF_INIT;
 	long		 last = -1, id;
 	int		 have = 0, r;
 
 	if (strpbrk(name, "\r\n") != NULL) {
 		snprintf(err, errlen, "worker name holds a line break");
+		return -1;
+	}
+	if (safe_name(name, &nm) == -1) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (want > TF_MAXID) {
@@ -561,10 +584,11 @@ claim_register(const struct tf_file *f, long want, const char *name,
 	    patch_replace(p, 0, 0, b.s, b.len);
 	buf_reset(&b);
 	if (r == 0)
-		r = buf_printf(&b, "# worker %ld: %s (%s)", id, name, now);
+		r = buf_printf(&b, "# worker %ld: %s (%s)", id, nm.s, now);
 	if (r == 0)
 		r = append_line(f, p, b.s, b.len);
 	buf_free(&b);
+	buf_free(&nm);
 	if (r == -1) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -986,6 +986,64 @@ START_TEST(test_finish_line_edited)
 }
 END_TEST
 
+START_TEST(test_finish_stale_text_closes_no_other_line)
+{
+	struct wk	 w0 = WK(0), stale;
+
+	/*
+	 * A late report of an earlier task names a line whose text is not
+	 * there: W's running task elsewhere must stay running, and the
+	 * report becomes an orphan report.
+	 */
+	file_lines(LINES("echo a", "echo b", "echo c"));
+	step(&w0, OK);
+	expect_task(w0, 1, "echo a");
+	stale = w0;
+	step(&w0, OK);
+	expect_task(w0, 2, "echo b");
+	snprintf(stale.text, sizeof(stale.text), "echo gone");
+	stale.line = 3;
+	finish(&stale, 1);
+	ck_assert_int_eq(stale.fin, CLAIM_FIN_ORPHAN);
+	expect_lines(LINES("#echo a" END(0, "ok"), "#echo b" RUN(0),
+	    "echo c", "#?line:3# echo gone # worker 0 # ... " T0 ") #error1"));
+	/* the real report still closes its line */
+	finish(&w0, OK);
+	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_uint_eq(w0.fin_at, 2);
+}
+END_TEST
+
+START_TEST(test_register_name_cannot_forge_a_task)
+{
+	struct tu_file	 t;
+	struct tf_item	 it;
+	char		 err[256];
+
+	file_lines(LINES("echo a"));
+	ck_assert_int_eq(reg(-1, "x; touch PWNED # worker 5 # (a b) #ok"),
+	    0);
+	ck_assert_int_eq(reg(-1, "tab\there\x7f #!"), 1);
+	expect_lines(LINES("#LASTWORKER 1", "echo a",
+	    "# worker 0: x; touch PWNED _ worker 5 _ (a b) _ok (" T0 ")",
+	    "# worker 1: tab_here_ _! (" T0 ")"));
+	tu_load(&t, text.s, text.len);
+	ck_assert_int_eq(tf_classify(t.f.buf + t.f.off[2],
+	    tf_linelen(&t.f, 2), 3, &it, err, sizeof(err)), 0);
+	ck_assert_int_eq(it.kind, TF_REGISTRATION);
+	tu_unload(&t);
+	/* and a reset leaves nothing of it to run */
+	reset(0, 0);
+	expect_lines(LINES("echo a"));
+	reset(0, 0);
+	file_lines(LINES("echo a", "# worker 0: x; touch PWNED _ worker 5 _ "
+	    "(a b) _ok (" T0 ")"));
+	reset(2, 0);
+	expect_lines(LINES("echo a", "# worker 0: x; touch PWNED _ worker 5 "
+	    "_ (a b) _ok (" T0 ")"));
+}
+END_TEST
+
 START_TEST(test_repeated_finish_ok)
 {
 	struct wk	 w0 = WK(0), again;
@@ -1487,6 +1545,8 @@ claim_suite(void)
 	tcase_add_test(tc, test_finish_picks_own_line);
 	tcase_add_test(tc, test_finish_line_gone_orphan);
 	tcase_add_test(tc, test_finish_line_edited);
+	tcase_add_test(tc, test_finish_stale_text_closes_no_other_line);
+	tcase_add_test(tc, test_register_name_cannot_forge_a_task);
 	tcase_add_test(tc, test_repeated_finish_ok);
 	tcase_add_test(tc, test_repeated_finish_failed);
 	tcase_add_test(tc, test_lost_reply_gives_same_task);
