@@ -84,6 +84,13 @@ has_break(const char *s)
 	return s != NULL && strpbrk(s, "\r\n") != NULL;
 }
 
+/* A task text may hold any byte but LF and NUL (a CR is carried). */
+static int
+has_lf(const char *s)
+{
+	return s != NULL && strchr(s, '\n') != NULL;
+}
+
 /* "W" or "W/SEQ" */
 static int
 worker_word(const char *s, long *w, long long *seq)
@@ -142,7 +149,7 @@ item_words(char *const *av, struct proto_item *it)
 		return -1;
 	if (num_z(av[1], &it->line) == -1 || it->line == 0 ||
 	    status_word(av[2], &it->status, &it->log) == -1 ||
-	    has_break(av[3]))
+	    has_lf(av[3]))
 		return -1;
 	it->text = av[3];
 	return 0;
@@ -289,9 +296,8 @@ proto_decode_line(struct proto_req *q, char *line, size_t len,
 	int	 k, nw = 0, maxw;
 
 	memset(q, 0, sizeof(*q));
-	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) !=
-	    NULL) {
-		*msg = "serve: a request holds a NUL byte or a CR";
+	if (memchr(line, '\0', len) != NULL) {
+		*msg = "serve: a request holds a NUL byte";
 		return -1;
 	}
 	if ((p = strchr(line, ' ')) != NULL)
@@ -372,7 +378,7 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 		}
 		if (q->op == PROTO_NEXT && !q->has_item)
 			break;
-		if (it->text == NULL || has_break(it->text))
+		if (it->text == NULL || has_lf(it->text))
 			return -1;
 		r |= add_word(w, it->init ? "init" : "task");
 		r |= add_num(w, "%lld", (long long)it->line);

@@ -7,7 +7,8 @@
  * WORDS...\n", the file given once when the session started).  In a line
  * the words are separated by single spaces and the last word the operation
  * takes runs to the end of the line, so a task text or a worker name may
- * hold spaces; no word holds a CR, a LF or a NUL.  proto_ops[] is the table
+ * hold spaces; no word holds a LF or a NUL, and only a task text may hold
+ * a CR (a task line may: it is carried back as it came).  proto_ops[] is the table
  * of operations: adding one is an entry there, its fields in struct
  * proto_req, and its handler in rtq-claim.
  *
@@ -90,7 +91,7 @@ struct proto_item {
 	size_t		 line;		/* 1-based */
 	int		 status;	/* 0..255, PROTO_ST_RELEASE or _LOST */
 	const char	*log;		/* a failed task's log, or NULL */
-	const char	*text;		/* one line, no CR or LF */
+	const char	*text;		/* one line: no LF, no NUL */
 };
 
 struct proto_req {
