@@ -1,16 +1,37 @@
 #!/usr/bin/env bash
-# Run every test: the Check unit tests named on the command line, then each
-# end-to-end script tests/e2e/*.sh.  Usage: tests/run.sh BUILDDIR UNIT...
-# An e2e script exits 0 (pass), 77 (skipped, with a reason) or else (fail).
+# Run the tests: the Check unit tests named on the command line and the fuzz
+# replay, then (without -u) every end-to-end script tests/e2e/*.sh.
+#
+#   tests/run.sh [-u] BUILDDIR UNIT...
+#
+# -u: the unit tests and the fuzz replay only (make check-unit): seconds,
+# no sshd, nothing installed beyond the compiler and Check.
+#
+# An e2e script passes by exiting 0; any other exit fails it.  There is no
+# "skipped": a test that cannot run (a tool missing) is a failure, and
+# tests/deps.sh installs what the tests need.
+#
+# The e2e scripts run RTQ_JOBS at a time (default 4), the slowest of the
+# last run first (their seconds are kept in BUILDDIR/e2e-seconds); each
+# one's result is printed when it ends, its output too if it failed.
 # RTQ_TESTS=pattern runs only the e2e scripts whose names match.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-O=$1
+unit_only=
+if [ "${1:-}" = -u ]; then
+	unit_only=1
+	shift
+fi
+[ $# -ge 1 ] || { echo "usage: tests/run.sh [-u] BUILDDIR UNIT..." >&2; exit 2; }
+case $1 in
+/*) B=$1 ;;
+*) B=$top/$1 ;;
+esac
 shift
-export RTQ_BIN="$top/$O/bin" RTQ_TOP="$top"
-pass=0 fail=0 skip=0 failed=()
+export RTQ_BIN="$B/bin" RTQ_TOP="$top"
+pass=0 fail=0 failed=()
 for u in "$@"; do
-	if CK_FORK=yes "$top/$O/tests/$u"; then
+	if CK_FORK=yes "$B/tests/$u"; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1)) failed+=("$u")
@@ -22,30 +43,79 @@ done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 # the fuzz corpus and every crash the fuzzer found, replayed
-if "$top/$O/tests/fuzz_replay" "$top"/tests/fuzz/corpus/* \
+if "$B/tests/fuzz_replay" "$top"/tests/fuzz/corpus/* \
     "$top"/tests/fuzz/crashes/*; then
 	pass=$((pass + 1))
 else
 	fail=$((fail + 1)) failed+=(fuzz_replay)
 fi
+
+summary() {
+	echo "tests: $pass passed, $fail failed"
+	[ $fail -eq 0 ] || { echo "failed: ${failed[*]}"; exit 1; }
+	exit 0
+}
+[ -z "$unit_only" ] || summary
+
+# The e2e scripts to run, the slowest of the last run first (a script
+# without a time yet counts as slow).
+times=$B/e2e-seconds
+declare -A last=()
+if [ -r "$times" ]; then
+	while read -r s n; do last[$n]=$s; done <"$times"
+fi
+names=()
 for t in "$top"/tests/e2e/*.sh; do
-	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
 	[ "$name" = lib ] && continue	# sourced by the tests, not one
 	case "$name" in ${RTQ_TESTS:-*}) ;; *) continue ;; esac
-	log=$(mktemp)
-	start=$(date +%s)
-	bash "$t" >"$log" 2>&1
-	rc=$?
-	secs=$(($(date +%s) - start))
-	case $rc in
-	0) pass=$((pass + 1)); echo "PASS: $name (${secs}s)" ;;
-	77) skip=$((skip + 1)); echo "SKIP: $name: $(tail -n 1 "$log")" ;;
-	*) fail=$((fail + 1)) failed+=("$name")
-	   echo "FAIL: $name (exit $rc, ${secs}s); its output:"
-	   sed 's/^/    /' "$log" | tail -n 60 ;;
-	esac
-	rm -f "$log"
+	names+=("$name")
 done
-echo "tests: $pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ] || { echo "failed: ${failed[*]}"; exit 1; }
+mapfile -t names < <(for n in "${names[@]}"; do
+	echo "${last[$n]:-9999} $n"
+done | sort -k1,1nr -k2 | cut -d' ' -f2)
+
+jobs_max=${RTQ_JOBS:-4}
+logs=$(mktemp -d "${TMPDIR:-/tmp}/rtq-run.XXXXXX")
+trap 'rm -rf "$logs"' EXIT
+declare -A pid_name=() started=()
+running=0
+# finish PID RC: report the test that PID ran
+finish() {
+	local name=${pid_name[$1]} rc=$2 secs
+	secs=$((SECONDS - started[$name]))
+	unset "pid_name[$1]"
+	running=$((running - 1))
+	last[$name]=$secs
+	if [ "$rc" = 0 ]; then
+		pass=$((pass + 1))
+		echo "PASS: $name (${secs}s)"
+	else
+		fail=$((fail + 1)) failed+=("$name")
+		case $rc in
+		77) rc="$rc: it could not run, which is a failure" ;;
+		esac
+		echo "FAIL: $name (exit $rc, ${secs}s); its output:"
+		sed 's/^/    /' "$logs/$name" | tail -n 60
+	fi
+}
+e2e_start=$SECONDS
+for name in "${names[@]}"; do
+	while [ $running -ge "$jobs_max" ]; do
+		wait -n -p done_pid
+		rc=$?
+		finish "$done_pid" "$rc"
+	done
+	started[$name]=$SECONDS
+	bash "$top/tests/e2e/$name.sh" >"$logs/$name" 2>&1 </dev/null &
+	pid_name[$!]=$name
+	running=$((running + 1))
+done
+while [ $running -gt 0 ]; do
+	wait -n -p done_pid
+	rc=$?
+	finish "$done_pid" "$rc"
+done
+echo "end-to-end: ${#names[@]} scripts, $jobs_max at a time, in $((SECONDS - e2e_start))s"
+for n in "${!last[@]}"; do echo "${last[$n]} $n"; done >"$times"
+summary
