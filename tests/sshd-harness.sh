@@ -21,8 +21,11 @@
 #
 # The remote command is run by the user's login shell with sshd's default
 # environment: PATH is sshd's built-in default, nothing is passed through
-# (no SendEnv/AcceptEnv, no ~/.ssh/environment, no ~/.ssh/rc).  The shell's
-# own rc files (bash reads ~/.bashrc for ssh commands) may still add to PATH,
+# (no SendEnv/AcceptEnv, no ~/.ssh/environment, no ~/.ssh/rc).  sshd sets
+# SHLVL=1, so that bash does not read ~/.bashrc for the command (Debian's
+# bash does for a command run over ssh at shell level 1): a heavy one (say
+# `pyenv init`) costs every call a second or more on a loaded machine, and
+# the tests make thousands.  Other shells' rc files may still add to PATH,
 # so tests should use absolute paths for what they run remotely.
 #
 # Executed directly (not sourced), it runs a self-test and exits 0 or 1.
@@ -112,6 +115,7 @@ PermitUserEnvironment no
 PermitUserRC no
 PrintMotd no
 LogLevel ERROR
+SetEnv SHLVL=1
 EOF
         : >"$dir/sshd.log"
         rm -f -- "$dir/sshd.pid"
