@@ -10,26 +10,48 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "live.h"
 
 #define LIVE_HEAD	"# rtq: workers last heard from (master clock); " \
 			"see rtq-taskfile(5)\n"
 
+/* The table as the lock file holds it, to b.  Returns 0 or -1 (memory). */
+static int
+live_format(const struct live *l, struct buf *b)
+{
+	size_t	 i;
+
+	buf_reset(b);
+	buf_adds(b, LIVE_HEAD);
+	buf_printf(b, "next %d\n", l->prev_next);
+	for (i = 0; i < TFIO_PREVS; i++)
+		if (l->prev[i].ino != 0)
+			buf_printf(b, "prev %zu %llu %lld %lld\n", i,
+			    l->prev[i].ino, l->prev[i].size, l->prev[i].when);
+	for (i = 0; i < l->n; i++)
+		buf_printf(b, "%ld %lld %ld %lld%s\n", l->e[i].w,
+		    l->e[i].seen, l->e[i].lease, l->e[i].seq,
+		    l->e[i].lost ? " lost" : "");
+	return buf_failed(b) ? -1 : 0;
+}
+
 int
 live_load(int fd, struct live *l)
 {
 	struct buf	 b = BUF_INIT;
-	char		 chunk[4096], *p, *nl;
-	off_t		 at = 0;
-	ssize_t		 n;
+	char		*p, *nl;
 
 	memset(l, 0, sizeof(*l));
-	while ((n = pread(fd, chunk, sizeof(chunk), at)) > 0) {
-		if (buf_add(&b, chunk, (size_t)n) == -1) {
-			buf_free(&b);
-			return -1;
-		}
-		at += n;
+	if (fdio_read_all(fd, &b) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	/* the bytes as they are, so that a save writes only a change */
+	if (buf_add(&l->saved, b.s, b.len) == -1) {
+		buf_free(&b);
+		errno = ENOMEM;
+		return -1;
 	}
 	for (p = b.s; p != NULL && *p != '\0'; p = nl + 1) {
 		struct live_ent	 e;
@@ -71,6 +93,8 @@ live_load(int fd, struct live *l)
 		e.lost = strcmp(q, " lost") == 0;
 		if (live_touch(l, e.w, e.seen, e.lease) == NULL) {
 			buf_free(&b);
+			live_free(l);
+			errno = ENOMEM;
 			return -1;
 		}
 		live_get(l, e.w)->lost = e.lost;
@@ -81,27 +105,39 @@ live_load(int fd, struct live *l)
 }
 
 int
-live_save(int fd, const struct live *l)
+live_save(int fd, struct live *l)
 {
 	struct buf	 b = BUF_INIT;
-	size_t		 i;
-	int		 r = -1;
+	size_t		 at = 0;
+	ssize_t		 n;
 
-	buf_adds(&b, LIVE_HEAD);
-	buf_printf(&b, "next %d\n", l->prev_next);
-	for (i = 0; i < TFIO_PREVS; i++)
-		if (l->prev[i].ino != 0)
-			buf_printf(&b, "prev %zu %llu %lld %lld\n", i,
-			    l->prev[i].ino, l->prev[i].size, l->prev[i].when);
-	for (i = 0; i < l->n; i++)
-		buf_printf(&b, "%ld %lld %ld %lld%s\n", l->e[i].w,
-		    l->e[i].seen, l->e[i].lease, l->e[i].seq,
-		    l->e[i].lost ? " lost" : "");
-	if (b.s != NULL && pwrite(fd, b.s, b.len, 0) == (ssize_t)b.len &&
-	    ftruncate(fd, (off_t)b.len) == 0)
-		r = 0;
+	if (live_format(l, &b) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (b.len == l->saved.len && memcmp(b.s, l->saved.s, b.len) == 0) {
+		buf_free(&b);
+		return 0;	/* unchanged: no write */
+	}
+	while (at < b.len) {
+		if ((n = pwrite(fd, b.s + at, b.len - at, (off_t)at)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		at += (size_t)n;
+	}
+	if (ftruncate(fd, (off_t)b.len) == -1)
+		goto fail;
+	buf_free(&l->saved);
+	l->saved = b;
+	return 0;
+fail:
 	buf_free(&b);
-	return r;
+	/* what the file holds now is unknown: the next save writes */
+	buf_reset(&l->saved);
+	buf_adds(&l->saved, "?");
+	return -1;
 }
 
 struct live_ent *
@@ -172,5 +208,6 @@ void
 live_free(struct live *l)
 {
 	free(l->e);
+	buf_free(&l->saved);
 	memset(l, 0, sizeof(*l));
 }

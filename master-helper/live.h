@@ -10,8 +10,9 @@
  * SIZE WHEN" remember the versions recent rewrites replaced, kept linked
  * beside the task file, and how many of their bytes are in the current
  * file; "next SLOT" the slot the next rewrite takes (see tfio.h: appends
- * that reach an old version late are carried over).  Read and written only under the
- * lock.  A worker not heard from for longer than its lease is declared
+ * that reach an old version late are carried over).  Read and written
+ * only under the lock, by tfio, which owns the table (see tfio.h for when
+ * it is written).  A worker not heard from for longer than its lease is declared
  * lost: its running tasks are released as "#lost" for others.  Workers that
  * never appear here (runtask.sh's) are never declared lost.  A damaged
  * line is skipped, so the worst a crash mid-write can do is forget when a
@@ -22,6 +23,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "tfio.h"
 
 #define LIVE_LEASE	120	/* seconds, when a worker did not say */
@@ -40,12 +42,19 @@ struct live {
 	/* the task file's previous versions (tfio.h) */
 	struct tfio_prev prev[TFIO_PREVS];
 	int		 prev_next;
+	struct buf	 saved;		/* the table as last read or written */
 };
 
-/* Read the table from fd (the lock file).  Returns 0 or -1 (memory). */
+/*
+ * Read the table from fd (the lock file, at its start).  Returns 0, or -1
+ * with errno (a read error, memory); l is then empty.
+ */
 int	live_load(int fd, struct live *);
-/* Write the table back to fd.  Returns 0 or -1. */
-int	live_save(int fd, const struct live *);
+/*
+ * Write the table back to fd, when it differs from what was last read or
+ * written there.  Returns 0, or -1 with errno.
+ */
+int	live_save(int fd, struct live *);
 /* The entry of worker w, or NULL. */
 struct live_ent *live_get(struct live *, long w);
 /*

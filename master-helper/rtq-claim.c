@@ -19,6 +19,7 @@
 
 #include "claim.h"
 #include "edit.h"
+#include "fdio.h"
 #include "proto.h"
 #include "taskfile.h"
 #include "live.h"
@@ -185,16 +186,7 @@ add_lines(struct job *j, const struct tf_file *f, struct patch *p,
 static int
 read_stdin(struct buf *b)
 {
-	char	 chunk[65536];
-	ssize_t	 n;
-
-	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || buf_add(b, chunk, (size_t)n) == -1)
-			return -1;
-	}
-	return 0;
+	return fdio_read_all(STDIN_FILENO, b);
 }
 
 /*
@@ -425,26 +417,26 @@ lost_fn(void *ctx, const struct tf_file *f, struct patch *p, char *err,
  * or a TFIO_E* code.
  */
 static int
-liveness(struct tfio *t, struct job *j, struct live *lvp, char *err,
-    size_t errlen)
+liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 {
+	struct live	*lv = t->live;
 	struct live_ent	*e;
 	struct lost_ctx	 c;
 	long		 ids[256];
-	long long	 now = (long long)time(NULL);
 	long		 w = j->req.worker;
 	int		 r = 0, bye = j->q.op == PROTO_BYE;
-#define lv (*lvp)
 
-	if (!bye && (e = live_get(&lv, w)) != NULL && e->lost) {
+	if (!bye && (e = live_get(lv, w)) != NULL && e->lost) {
 		e->lost = 0;
-		live_touch(&lv, w, now, j->lease);
+		live_touch(lv, w, t->now, j->lease);
 		return 1;
 	}
 	if (bye)
-		live_drop(&lv, w);
-	else if ((e = live_touch(&lv, w, now, j->lease)) != NULL &&
-	    j->seq >= 0 && e->seq == j->seq) {
+		live_drop(lv, w);
+	else if ((e = live_touch(lv, w, t->now, j->lease)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EIO;
+	} else if (j->seq >= 0 && e->seq == j->seq) {
 		/*
 		 * The same request again: it was applied, and its reply lost
 		 * on the way.  (SEQ is recorded only once a request has been
@@ -455,55 +447,46 @@ liveness(struct tfio *t, struct job *j, struct live *lvp, char *err,
 	}
 	c.ids = ids;
 	c.now = j->req.now;
-	while ((c.n = live_expire(&lv, now, w, ids, 256)) > 0)
+	while ((c.n = live_expire(lv, t->now, w, ids, 256)) > 0)
 		if ((r = rewrite(t, lost_fn, &c, err, errlen)) != 0)
 			break;
 	return r;
-#undef lv
 }
 
-struct prev_ctx {
-	struct live	*lv;
-	int		 fd;
-};
-
-/* tfio: the previous versions changed; record them before going on */
-static void
-prev_saved(struct tfio *t, void *arg)
+/* A request failed: the reply says why, naming the file for TFIO_EDATA. */
+static int
+fail_file(int r, const struct tfio *t, const char *err)
 {
-	struct prev_ctx	*c = arg;
+	char	 msg[PATH_MAX + TFIO_ERRLEN];
 
-	(void)t;
-	live_save(c->fd, c->lv);
+	if (r != TFIO_EDATA || t->path == NULL)
+		return fail(r, err);
+	if ((size_t)snprintf(msg, sizeof(msg), "%s: %s", t->path, err) >=
+	    sizeof(msg))
+		return fail(r, err);	/* cannot be: t->path < PATH_MAX */
+	return fail(r, msg);
 }
 
-/* Lock, check liveness, read, compute, commit (again if changed), reply. */
+/*
+ * Lock, check liveness, read, compute, commit (again if
+ * changed), save the table once, reply.
+ */
 static int
 transact(const char *path, struct job *j)
 {
 	struct tfio	 t;
-	struct live	 lv;
-	struct prev_ctx	 pc;
-	char		 err[1024], msg[1200];
-	int		 r, lockfd;
+	char		 err[TFIO_ERRLEN], err2[TFIO_ERRLEN];
+	long long	 now;
+	int		 r, s, lost = 0;
 
-	memset(&lv, 0, sizeof(lv));
-	if ((r = tfio_open(&t, path, err, sizeof(err))) != 0)
+	now = (long long)time(NULL);
+	if ((r = tfio_open(&t, path, now, err, sizeof(err))) != 0)
 		goto out;
-	/* the table in the lock file: liveness, and the previous inode */
-	lockfd = t.reallockfd != -1 ? t.reallockfd : t.lockfd;
-	live_load(lockfd, &lv);
-	t.prev = lv.prev;
-	t.prev_next = &lv.prev_next;
-	pc.lv = &lv;
-	pc.fd = lockfd;
-	t.prev_saved = prev_saved;
-	t.prev_ctx = &pc;
 	if ((r = tfio_carry_prev(&t, err, sizeof(err))) != 0)
 		goto save;
 	if (j->has_worker) {
-		if ((r = liveness(&t, j, &lv, err, sizeof(err))) == 1) {
-			reply_kind(PROTO_LOST);
+		if ((r = liveness(&t, j, err, sizeof(err))) == 1) {
+			lost = 1;
 			r = 0;
 			goto save;
 		}
@@ -513,27 +496,29 @@ transact(const char *path, struct job *j)
 	if (j->q.op != PROTO_HEARTBEAT && j->q.op != PROTO_BYE)
 		r = rewrite(&t, job_fn, j, err, sizeof(err));
 	if (r == 0 && j->has_worker && j->seq >= 0) {
-		struct live_ent *e = live_get(&lv, j->req.worker);
+		struct live_ent *e = live_get(t.live, j->req.worker);
 
 		if (e != NULL)
 			e->seq = j->seq;	/* applied: a repeat is a retry */
 	}
-	if (r == 0)
-		job_reply(j);
 save:
-	live_save(lockfd, &lv);
-	if (r == 0)
-		goto done;
+	/*
+	 * The table, once (see tfio.h): when the worker was heard from, its
+	 * SEQ, and what the previous versions did; a failed request still
+	 * records that its worker was heard from.  A retry of a request whose
+	 * table could not be saved is applied again: claim_next makes that
+	 * harmless.
+	 */
+	if ((s = tfio_save(&t, r == 0 ? err : err2, sizeof(err))) != 0 &&
+	    r == 0)
+		r = s;
 out:
-	if (r == 0)
+	if (r != 0)
+		fail_file(r, &t, err);
+	else if (lost)
+		reply_kind(PROTO_LOST);
+	else
 		job_reply(j);
-	else if (r == TFIO_EDATA && t.path != NULL) {
-		snprintf(msg, sizeof(msg), "%s: %s", t.path, err);
-		fail(r, msg);
-	} else
-		fail(r, err);
-done:
-	live_free(&lv);
 	tfio_close(&t);
 	return r;
 }
@@ -542,11 +527,11 @@ static int
 cmd_lock(const char *path)
 {
 	struct tfio	 t;
-	char		 err[1024], c;
+	char		 err[TFIO_ERRLEN], c;
 	ssize_t		 n;
 	int		 r;
 
-	if ((r = tfio_open(&t, path, err, sizeof(err))) != 0) {
+	if ((r = tfio_open(&t, path, 0, err, sizeof(err))) != 0) {
 		tfio_close(&t);
 		return fail(r, err);
 	}
@@ -565,7 +550,7 @@ static int
 cmd_cat(const char *path)
 {
 	struct tfio	 t;
-	char		 err[1024];
+	char		 err[TFIO_ERRLEN];
 	int		 r;
 
 	if ((r = tfio_peek(&t, path, err, sizeof(err))) != 0) {
@@ -583,15 +568,16 @@ cmd_status(const char *path, int json, int color)
 {
 	struct tfio	 t;
 	struct tf_file	 f;
-	struct live	 lv;
 	struct buf	 out = BUF_INIT;
-	char		 err[1024];
+	char		 err[TFIO_ERRLEN];
+	long long	 now;
 	int		 r, flags = 0;
 
 	if (json)
 		flags |= STATUS_JSON;
 	if (color)
 		flags |= STATUS_COLOR;
+	now = (long long)time(NULL);
 	if ((r = tfio_peek(&t, path, err, sizeof(err))) != 0) {
 		tfio_close(&t);
 		return fail(r, err);
@@ -600,25 +586,17 @@ cmd_status(const char *path, int json, int color)
 		tfio_close(&t);
 		return fail(TFIO_EDATA, err);
 	}
-	memset(&lv, 0, sizeof(lv));
-	if (t.lockfd != -1)
-		live_load(t.lockfd, &lv);
-	r = status_format(&f, &lv, t.path, time(NULL), flags, &out, err,
+	r = status_format(&f, t.live, t.path, (time_t)now, flags, &out, err,
 	    sizeof(err));
 	if (r == 0) {
 		reply_kind(PROTO_OK);
 		fwrite(out.s, 1, out.len, stdout);
-	} else {
-		char msg[1200];
-
-		snprintf(msg, sizeof(msg), "%s: %s", t.path, err);
-		fail(TFIO_EDATA, msg);
-	}
+	} else
+		r = fail_file(TFIO_EDATA, &t, err);
 	buf_free(&out);
-	live_free(&lv);
 	tf_free(&f);
 	tfio_close(&t);
-	return r == 0 ? 0 : TFIO_EDATA;
+	return r;
 }
 
 /*

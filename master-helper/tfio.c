@@ -9,44 +9,64 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdint.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
+#include "live.h"
 #include "tfio.h"
 
 #define CARRY_ROUNDS	3
 #define SPARE_MAX	(256u << 20)
+/* the longest name we derive from the real path: "/.NAME.prev.rtq.15.new" */
+#define SUFFIX_MAX	(sizeof("/..prev.rtq.15.new") - 1)
 
 static struct buf spare;		/* the last read buffer, for reuse */
 
-/* ".NAME.prev.rtq.SLOT" beside the real file; a new string, or NULL. */
+/* ".NAME.prev.rtq.SLOT" (+ suffix) beside the real file; NULL: memory. */
 static char *
-prev_path(const char *path, int slot)
+prev_path(const struct tfio *t, int slot, const char *suffix)
 {
-	char	*real, *slash, *p;
+	struct buf	 b = BUF_INIT;
 
-	if ((real = realpath(path, NULL)) == NULL)
-		return NULL;
-	slash = strrchr(real, '/');
-	if ((p = malloc(strlen(real) + 32)) != NULL)
-		sprintf(p, "%.*s/.%s.prev.rtq.%d", (int)(slash - real), real,
-		    slash + 1, slot);
-	free(real);
-	return p;
+	buf_printf(&b, "%s/.%s.prev.rtq.%d%s", t->dir, t->base, slot, suffix);
+	return b.s;
 }
 
-static void
-prev_changed(struct tfio *t)
+/* "<path>.lock": a new string, or NULL (memory). */
+static char *
+lock_name(const char *path)
 {
-	if (t->prev_saved != NULL)
-		t->prev_saved(t, t->prev_ctx);
+	struct buf	 b = BUF_INIT;
+
+	buf_adds(&b, path);
+	buf_adds(&b, ".lock");
+	return b.s;
+}
+
+/* Write the table if it changed.  0, or TFIO_EIO with a message. */
+static int
+save_table(struct tfio *t, char *err, size_t errlen)
+{
+	if (t->live == NULL || t->livefd == -1 ||
+	    live_save(t->livefd, t->live) == 0)
+		return 0;
+	if (t->live_ro)
+		snprintf(err, errlen, "%s: the lock file is read-only to "
+		    "rtq-claim (%s), which keeps the workers' liveness and "
+		    "the task file's previous versions there; make it "
+		    "writable, or remove it", t->livepath,
+		    strerror(t->live_ro));
+	else
+		snprintf(err, errlen, "%s: cannot write the table of workers "
+		    "and previous versions kept in the lock file: %s",
+		    t->livepath, strerror(errno));
+	return TFIO_EIO;
 }
 
 /* Append bytes [from, to) of fd to the file at path. */
@@ -137,14 +157,19 @@ tfio_expand(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (b.len + SUFFIX_MAX >= PATH_MAX) {
+		snprintf(err, errlen, "%.64s...: the path is too long (%zu "
+		    "bytes, with the names rtq-claim makes beside it at most "
+		    "%zu)", b.s, b.len, PATH_MAX - 1 - SUFFIX_MAX);
+		buf_free(&b);
+		return NULL;
+	}
 	return b.s;
 }
 
 static int
 read_all(struct tfio *t, char *err, size_t errlen)
 {
-	ssize_t	 n;
-
 	if ((t->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
 		return TFIO_EFILE;
@@ -172,46 +197,31 @@ read_all(struct tfio *t, char *err, size_t errlen)
 		    t->path, (long long)t->st.st_size);
 		return TFIO_EFILE;
 	}
-	for (;;) {
-		if (buf_grow(&t->data, 65536) == -1) {
-			snprintf(err, errlen, "%s: out of memory", t->path);
-			return TFIO_EFILE;
-		}
-		n = read(t->fd, t->data.s + t->data.len,
-		    t->data.cap - t->data.len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(err, errlen, "%s: %s", t->path,
-			    strerror(errno));
-			return TFIO_EFILE;
-		}
-		if (n == 0)
-			break;
-		t->data.len += (size_t)n;
+	if (fdio_read_all(t->fd, &t->data) == -1) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
+		return TFIO_EFILE;
 	}
-	t->data.s[t->data.len] = '\0';
 	return 0;
 }
 
-static int tfio_open2(struct tfio *, const char *, int, char *, size_t);
-
-/* Open and flock "<path>.lock".  Returns 0 or TFIO_EIO with err. */
+/*
+ * Open and flock "<path>.lock".  Returns 0 or TFIO_EIO with err.  An
+ * existing lock file we may not write still locks: *ro is then why we may
+ * not (0: opened for writing).
+ */
 static int
-lock_one(const char *path, int *fd, char **lockpath, char *err,
+lock_one(const char *path, int *fd, char **lockpath, int *ro, char *err,
     size_t errlen)
 {
-	if ((*lockpath = malloc(strlen(path) + 6)) == NULL) {
+	*ro = 0;
+	if ((*lockpath = lock_name(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return TFIO_EIO;
 	}
-	strcpy(*lockpath, path);
-	strcat(*lockpath, ".lock");
 	if ((*fd = open(*lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
 	    0666)) == -1) {
 		int	 first = errno;
 
-		/* an existing lock file we may not write still locks */
 		if ((*fd = open(*lockpath, O_RDONLY | O_CLOEXEC | O_NOCTTY))
 		    == -1) {
 			snprintf(err, errlen, "%s: cannot open the lock file: "
@@ -219,6 +229,7 @@ lock_one(const char *path, int *fd, char **lockpath, char *err,
 			    first : errno));
 			return TFIO_EIO;
 		}
+		*ro = first;
 	}
 	while (flock(*fd, LOCK_EX) == -1) {
 		if (errno == EINTR)
@@ -230,29 +241,19 @@ lock_one(const char *path, int *fd, char **lockpath, char *err,
 	return 0;
 }
 
-int
-tfio_open(struct tfio *t, const char *path, char *err, size_t errlen)
-{
-	return tfio_open2(t, path, 0, err, errlen);
-}
-
-int
-tfio_peek(struct tfio *t, const char *path, char *err, size_t errlen)
-{
-	return tfio_open2(t, path, 1, err, errlen);
-}
-
+/*
+ * The checks both tfio_open and tfio_peek make, and the real path: t->real,
+ * t->dir, t->base.  Returns 0 or TFIO_EFILE with err.
+ */
 static int
-tfio_open2(struct tfio *t, const char *path, int nolock, char *err,
-    size_t errlen)
+check_path(struct tfio *t, const char *path, char *err, size_t errlen)
 {
 	struct stat	 st;
 	const char	*e;
-	char		*real;
-	int		 r;
+	char		*slash;
 
 	memset(t, 0, sizeof(*t));
-	t->lockfd = t->reallockfd = t->fd = -1;
+	t->lockfd = t->reallockfd = t->fd = t->livefd = -1;
 	t->nosync = (e = getenv("RTQ_NOSYNC")) != NULL && strcmp(e, "1") == 0;
 	if ((t->path = tfio_expand(path, err, errlen)) == NULL)
 		return TFIO_EFILE;
@@ -278,83 +279,179 @@ tfio_open2(struct tfio *t, const char *path, int nolock, char *err,
 		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
 		return TFIO_EFILE;
 	}
-	if (nolock) {
-		/* only look: the lock file, if any, for the liveness table */
-		if ((t->lockpath = malloc(strlen(t->path) + 6)) != NULL) {
-			strcpy(t->lockpath, t->path);
-			strcat(t->lockpath, ".lock");
-			t->lockfd = open(t->lockpath, O_RDONLY | O_CLOEXEC |
-			    O_NOCTTY);
-		}
-		return read_all(t, err, errlen);
+	if ((t->real = realpath(t->path, NULL)) == NULL) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
+		return TFIO_EFILE;
 	}
-	if ((r = lock_one(t->path, &t->lockfd, &t->lockpath, err, errlen))
-	    != 0)
+	if (strlen(t->real) + SUFFIX_MAX >= PATH_MAX) {
+		snprintf(err, errlen, "%s: the path is too long (%zu bytes, "
+		    "with the names rtq-claim makes beside it at most %zu)",
+		    t->real, strlen(t->real), PATH_MAX - 1 - SUFFIX_MAX);
+		return TFIO_EFILE;
+	}
+	if ((t->dir = strdup(t->real)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EFILE;
+	}
+	/* realpath gives an absolute path: there is a slash */
+	slash = strrchr(t->dir, '/');
+	t->base = t->real + (slash - t->dir) + 1;
+	if (slash == t->dir)
+		slash++;		/* a file in / */
+	*slash = '\0';
+	return 0;
+}
+
+/* Load the table from t->livefd (-1: an empty one).  0 or TFIO_EIO. */
+static int
+load_table(struct tfio *t, char *err, size_t errlen)
+{
+	if ((t->live = calloc(1, sizeof(*t->live))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EIO;
+	}
+	if (t->livefd != -1 && live_load(t->livefd, t->live) == -1) {
+		snprintf(err, errlen, "%s: cannot read the table of workers "
+		    "and previous versions kept in the lock file: %s",
+		    t->livepath, strerror(errno));
+		return TFIO_EIO;
+	}
+	return 0;
+}
+
+int
+tfio_open(struct tfio *t, const char *path, long long now, char *err,
+    size_t errlen)
+{
+	int	 r, ro;
+
+	if ((r = check_path(t, path, err, errlen)) != 0)
 		return r;
+	t->now = now;
+	if ((r = lock_one(t->path, &t->lockfd, &t->lockpath, &ro, err,
+	    errlen)) != 0)
+		return r;
+	t->livefd = t->lockfd;
+	t->livepath = t->lockpath;
+	t->live_ro = ro;
 	/*
 	 * Reached through a symlink, the file is also locked by the name of
 	 * its target, so that workers using either name exclude each other.
-	 * Always the given name first, then the real one: no deadlock.
+	 * Always the given name first, then the real one: no deadlock.  The
+	 * table is kept in the real one's lock file.
 	 */
-	if ((real = realpath(t->path, NULL)) != NULL &&
-	    strcmp(real, t->path) != 0)
-		r = lock_one(real, &t->reallockfd, &t->reallockpath, err,
-		    errlen);
-	free(real);
-	if (r != 0)
+	if (strcmp(t->real, t->path) != 0) {
+		if ((r = lock_one(t->real, &t->reallockfd, &t->reallockpath,
+		    &ro, err, errlen)) != 0)
+			return r;
+		t->livefd = t->reallockfd;
+		t->livepath = t->reallockpath;
+		t->live_ro = ro;
+	}
+	if ((r = load_table(t, err, errlen)) != 0)
 		return r;
 	return read_all(t, err, errlen);
 }
 
+int
+tfio_peek(struct tfio *t, const char *path, char *err, size_t errlen)
+{
+	int	 r;
+
+	if ((r = check_path(t, path, err, errlen)) != 0)
+		return r;
+	/* only look: the lock file of the real file, if any, for the table */
+	if ((t->lockpath = lock_name(t->real)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EFILE;
+	}
+	t->livefd = t->lockfd = open(t->lockpath, O_RDONLY | O_CLOEXEC |
+	    O_NOCTTY);
+	t->livepath = t->lockpath;
+	if ((r = load_table(t, err, errlen)) != 0)
+		return r;
+	t->livefd = -1;			/* never written */
+	return read_all(t, err, errlen);
+}
+
 /*
- * Copy what reached the previous versions past what was carried before to
- * the end of the task file, oldest first; let go of versions replaced
- * long ago.  Returns 1 when it copied, 0 when there was nothing, or a
- * TFIO_E* code.
+ * Copy what reached a previous version past what was carried before to
+ * the end of the task file.  Returns 1 when it copied, 0 when there was
+ * nothing, or a TFIO_E* code.
  */
 static int
-carry_prev(struct tfio *t, char *err, size_t errlen)
+carry_one(struct tfio *t, struct tfio_prev *pv, const char *path,
+    char *err, size_t errlen)
+{
+	struct stat	 st;
+	int		 fd, r = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &st) == 0 && (unsigned long long)st.st_ino == pv->ino &&
+	    st.st_size > pv->size) {
+		if (copy_tail(fd, (off_t)pv->size, st.st_size, t->real,
+		    t->nosync) == -1) {
+			snprintf(err, errlen, "%s: copying lines appended to a "
+			    "previous version: %s", t->path, strerror(errno));
+			r = TFIO_EIO;
+		} else {
+			/* recorded before anything else: copied once */
+			pv->size = st.st_size;
+			r = save_table(t, err, errlen);
+			r = r != 0 ? r : 1;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * Copy what reached the previous versions past what was carried before to
+ * the end of the task file, oldest first, and let go of versions replaced
+ * long ago; only the one in slot when slot >= 0.  Returns 1 when it copied,
+ * 0 when there was nothing, or a TFIO_E* code.
+ */
+static int
+carry_prev(struct tfio *t, int slot, char *err, size_t errlen)
 {
 	struct tfio_prev *pv;
 	struct stat	 st;
-	long long	 now = (long long)time(NULL);
 	char		*path;
-	int		 i, k, fd, r = 0;
+	int		 i, k, r = 0, e, stale;
 
-	if (t->prev == NULL)
+	if (t->live == NULL)
 		return 0;
 	for (k = 0; k < TFIO_PREVS && r >= 0; k++) {
-		i = (*t->prev_next + k) % TFIO_PREVS;	/* oldest first */
-		pv = &t->prev[i];
-		if (pv->ino == 0 || (path = prev_path(t->path, i)) == NULL)
+		i = (t->live->prev_next + k) % TFIO_PREVS;	/* oldest first */
+		pv = &t->live->prev[i];
+		if (pv->ino == 0 || (slot >= 0 && i != slot))
 			continue;
-		/*
-		 * The record may be older than the link (a kill): then the
-		 * link may name the current file, all of whose bytes are
-		 * here already.
-		 */
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1 &&
-		    fstat(fd, &st) == 0 && (unsigned long long)st.st_ino ==
-		    pv->ino && st.st_ino != t->st.st_ino &&
-		    st.st_size > pv->size) {
-			if (copy_tail(fd, (off_t)pv->size, st.st_size,
-			    t->path, t->nosync) == -1) {
-				snprintf(err, errlen, "%s: copying lines "
-				    "appended to a previous version: %s",
-				    t->path, strerror(errno));
-				r = TFIO_EIO;
-			} else {
-				pv->size = st.st_size;
-				prev_changed(t);
-				r = 1;
-			}
+		if ((path = prev_path(t, i, "")) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return TFIO_EIO;
 		}
-		if (fd != -1)
-			close(fd);
-		if (r >= 0 && now - pv->when > TFIO_PREV_SECS) {
+		stale = 0;
+		/* a look first (one call), a copy only when it grew */
+		if (stat(path, &st) == 0 && (unsigned long long)st.st_ino ==
+		    pv->ino) {
+			/*
+			 * The link names the current file: its record was
+			 * saved, and the request killed before its rename.
+			 * All of its bytes are here; when it is replaced it
+			 * gets a new slot.  Kept, this one would copy again
+			 * what is appended to it until then.
+			 */
+			if (st.st_ino == t->st.st_ino &&
+			    st.st_dev == t->st.st_dev)
+				stale = 1;
+			else if (st.st_size > pv->size &&
+			    (e = carry_one(t, pv, path, err, errlen)) != 0)
+				r = e;
+		}
+		if (r >= 0 && (stale || t->now - pv->when > TFIO_PREV_SECS)) {
 			/* quiet for long enough: free its disk space */
 			pv->ino = 0;
-			prev_changed(t);
 			unlink(path);
 		}
 		free(path);
@@ -367,7 +464,7 @@ tfio_carry_prev(struct tfio *t, char *err, size_t errlen)
 {
 	int	 r;
 
-	if ((r = carry_prev(t, err, errlen)) == 1)
+	if ((r = carry_prev(t, -1, err, errlen)) == 1)
 		r = tfio_reread(t, err, errlen);
 	return r;
 }
@@ -440,60 +537,87 @@ sync_dir(const char *dir)
 	return r;
 }
 
-/* Copy bytes appended to the old file after it was read to the new one. */
+/*
+ * Copy bytes appended to the old file after it was read to the new one;
+ * t->carried is where the old file's bytes in the new one end.
+ */
 static int
-carry_appends(struct tfio *t, const char *real, char *err, size_t errlen)
+carry_appends(struct tfio *t, char *err, size_t errlen)
 {
 	struct stat	 st;
 	off_t		 from = (off_t)t->data.len;
-	int		 round;
+	int		 round, r = 0;
 
 	for (round = 0; round < CARRY_ROUNDS; round++) {
 		if (fstat(t->fd, &st) == -1 || st.st_size <= from)
 			break;
-		if (copy_tail(t->fd, from, st.st_size, real, t->nosync) ==
+		if (copy_tail(t->fd, from, st.st_size, t->real, t->nosync) ==
 		    -1) {
 			snprintf(err, errlen, "%s: copying lines appended "
-			    "during the rewrite: %s (they are in %s)", real,
+			    "during the rewrite: %s (they are in %s)", t->real,
 			    strerror(errno), "its previous version");
-			return TFIO_EIO;
+			r = TFIO_EIO;
+			break;
 		}
 		from = st.st_size;
 	}
 	t->carried = (long long)from;
-	return 0;
+	return r;
+}
+
+/*
+ * Keep the inode about to be replaced reachable for late appends, in the
+ * next slot of the ring (the oldest version there was just looked at by
+ * carry_prev), and record it.  Returns the slot's record, or NULL when it
+ * could not be linked (no ring for this rewrite: as before rtq kept one).
+ */
+static struct tfio_prev *
+link_prev(struct tfio *t)
+{
+	struct tfio_prev *pv = NULL;
+	char		*prev, *ptmp;
+
+	prev = prev_path(t, t->live->prev_next, "");
+	ptmp = prev_path(t, t->live->prev_next, ".new");
+	if (prev != NULL && ptmp != NULL) {
+		unlink(ptmp);
+		if (link(t->real, ptmp) == 0 && rename(ptmp, prev) == 0) {
+			pv = &t->live->prev[t->live->prev_next];
+			pv->ino = (unsigned long long)t->st.st_ino;
+			pv->size = (long long)t->data.len;
+			pv->when = t->now;
+			t->live->prev_next = (t->live->prev_next + 1) %
+			    TFIO_PREVS;
+		} else
+			unlink(ptmp);
+	}
+	free(prev);
+	free(ptmp);
+	return pv;
 }
 
 int
 tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 {
 	struct stat	 st;
-	char		*real = NULL, *dircopy = NULL, *basecopy = NULL;
-	char		*tmp = NULL, *dir, *base, *prev = NULL;
-	struct tfio_prev *linked = NULL;
+	struct tfio_prev *linked = NULL, was = { 0, 0, 0 };
+	struct buf	 tmpb = BUF_INIT;
+	char		*tmp;
 	int		 fd = -1, r = TFIO_EIO, saved;
 
 	if (p->n == 0)
 		return 0;
-	if ((real = realpath(t->path, NULL)) == NULL) {
-		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
-		return TFIO_EFILE;
+	if (buf_printf(&tmpb, "%s/.%s.rtq-XXXXXX", t->dir, t->base) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EIO;
 	}
-	if ((dircopy = strdup(real)) == NULL ||
-	    (basecopy = strdup(real)) == NULL)
-		goto nomem;
-	dir = dirname(dircopy);
-	base = basename(basecopy);
-	if ((tmp = malloc(strlen(dir) + strlen(base) + 16)) == NULL)
-		goto nomem;
-	sprintf(tmp, "%s/.%s.rtq-XXXXXX", dir, base);
+	tmp = tmpb.s;
 	if ((fd = mkstemp(tmp)) == -1) {
 		snprintf(err, errlen, "%s: cannot create a temporary file "
-		    "there: %s; the task file is unchanged", dir,
+		    "there: %s; the task file is unchanged", t->dir,
 		    strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
+		buf_free(&tmpb);
+		return TFIO_EIO;
 	}
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (fchmod(fd, t->st.st_mode & 07777) == -1)
@@ -509,12 +633,12 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 	if (saved == -1)
 		goto werr;
 	/*
-	 * Late appends to the previous version, looked at once more before
-	 * that version is let go; then: changed since read (an append, an
-	 * editor's save)? redo.
+	 * Late appends to the version the ring lets go for this one, looked
+	 * at once more (the others stay watched); then: changed since read
+	 * (an append, an editor's save)? redo.
 	 */
-	if ((saved = carry_prev(t, err, errlen)) != 0) {
-		unlink(tmp);
+	if (t->live != NULL && (saved = carry_prev(t, t->live->prev_next, err,
+	    errlen)) != 0) {
 		r = saved == 1 ? -1 : saved;
 		goto out;
 	}
@@ -523,68 +647,49 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 	    st.st_mtim.tv_sec != t->st.st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != t->st.st_mtim.tv_nsec ||
 	    (off_t)t->data.len != t->st.st_size) {
-		unlink(tmp);
 		r = -1;
 		goto out;
 	}
-	/*
-	 * Keep the inode being replaced reachable for late appends, in the
-	 * next slot of the ring (the oldest version there was just looked at
-	 * by carry_prev above), and record it before the rename.
-	 */
-	if (t->prev != NULL && (prev = prev_path(real, *t->prev_next)) !=
-	    NULL) {
-		char *ptmp = malloc(strlen(prev) + 5);
-
-		if (ptmp != NULL) {
-			sprintf(ptmp, "%s.new", prev);
-			unlink(ptmp);
-			if (link(real, ptmp) == 0 && rename(ptmp, prev) == 0) {
-				struct tfio_prev *pv = &t->prev[*t->prev_next];
-
-				pv->ino = (unsigned long long)t->st.st_ino;
-				pv->size = (long long)t->data.len;
-				pv->when = (long long)time(NULL);
-				linked = pv;
-				*t->prev_next = (*t->prev_next + 1) %
-				    TFIO_PREVS;
-				prev_changed(t);
-			} else
-				unlink(ptmp);
-			free(ptmp);
-		}
+	/* the version replaced, linked and recorded before the rename */
+	if (t->live != NULL) {
+		was = t->live->prev[t->live->prev_next];
+		linked = link_prev(t);
 	}
-	if (rename(tmp, real) == -1)
+	if (linked != NULL && (saved = save_table(t, err, errlen)) != 0) {
+		/* as if never linked: no record claims the link */
+		t->live->prev_next = (int)(linked - t->live->prev);
+		*linked = was;
+		snprintf(err + strlen(err), errlen - strlen(err), "; the task "
+		    "file is unchanged");
+		r = saved;
+		goto out;
+	}
+	if (rename(tmp, t->real) == -1)
 		goto werr;
-	free(tmp);
+	buf_free(&tmpb);
 	tmp = NULL;
-	if (!t->nosync && sync_dir(dir) == -1) {
-		snprintf(err, errlen, "%s: fsync of the directory: %s", dir,
+	if (!t->nosync && sync_dir(t->dir) == -1) {
+		snprintf(err, errlen, "%s: fsync of the directory: %s", t->dir,
 		    strerror(errno));
 		goto out;
 	}
-	r = carry_appends(t, real, err, errlen);
-	if (linked != NULL) {
+	r = carry_appends(t, err, errlen);
+	if (linked != NULL && linked->size != t->carried) {
+		/* recorded before anything else: they are copied once */
 		linked->size = t->carried;
-		prev_changed(t);
+		if ((saved = save_table(t, err, errlen)) != 0 && r == 0)
+			r = saved;
 	}
 	goto out;
 werr:
 	snprintf(err, errlen, "%s: writing the new version failed: %s; the "
 	    "task file is unchanged", t->path, strerror(errno));
-	goto out;
-nomem:
-	snprintf(err, errlen, "out of memory");
 out:
 	if (fd != -1)
 		close(fd);
 	if (tmp != NULL)
 		unlink(tmp);
-	free(tmp);
-	free(real);
-	free(prev);
-	free(dircopy);
-	free(basecopy);
+	buf_free(&tmpb);
 	return r;
 }
 
@@ -597,8 +702,14 @@ tfio_close(struct tfio *t)
 		close(t->reallockfd);
 	if (t->lockfd != -1)
 		close(t->lockfd);
+	if (t->live != NULL) {
+		live_free(t->live);
+		free(t->live);
+	}
 	free(t->reallockpath);
 	free(t->path);
+	free(t->real);
+	free(t->dir);
 	free(t->lockpath);
 	/* a serve session reads the file again and again: keep the buffer */
 	if (t->data.cap <= SPARE_MAX && t->data.cap > spare.cap) {
@@ -607,6 +718,13 @@ tfio_close(struct tfio *t)
 		memset(&t->data, 0, sizeof(t->data));
 	}
 	buf_free(&t->data);
-	t->fd = t->lockfd = t->reallockfd = -1;
-	t->path = t->lockpath = t->reallockpath = NULL;
+	t->fd = t->lockfd = t->reallockfd = t->livefd = -1;
+	t->path = t->lockpath = t->reallockpath = t->real = t->dir = NULL;
+	t->live = NULL;
+}
+
+int
+tfio_save(struct tfio *t, char *err, size_t errlen)
+{
+	return save_table(t, err, errlen);
 }

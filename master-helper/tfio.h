@@ -25,12 +25,42 @@
  * go.  What remains is a writer that opened the file more than
  * TFIO_PREVS rewrites or TFIO_PREV_SECS seconds before it writes (see
  * rtq-taskfile(5)).
+ *
+ * The table: the ring (which inode each slot holds, how many of its bytes
+ * are in the current file, when it was replaced) is kept with the
+ * workers' liveness (live.h) in the lock file of the real file (through a
+ * symlink, the target's).  tfio owns it: tfio_open loads it under the
+ * lock, the caller changes the liveness part, and it is written (each
+ * time only if it changed)
+ *   - once at the end of a request, by tfio_save;
+ *   - in tfio_commit, before the rename, when the version about to be
+ *     replaced was linked into the ring: a kill after the rename must not
+ *     leave the link without its record (the link would be ignored, and
+ *     appends reaching it lost).  A kill before the rename leaves a record
+ *     of the current file, which the next request drops;
+ *   - right after bytes were carried from a previous version (before or
+ *     after the rename), before anything else happens: a kill must not
+ *     leave a record that says they are still to be copied (they would be
+ *     copied twice: a task run twice).
+ * So a record is never behind its link or the bytes copied.  Letting a
+ * version go is recorded with the next write (a record whose link is gone
+ * is skipped).  The table is not fsync'ed: this holds against a killed
+ * rtq-claim, not against a power cut.  A lock file rtq-claim may not
+ * write still locks, but a request that changes the table then fails
+ * before it changes the task file.
+ *
+ * Paths: the real path of the file is resolved once, when it is opened;
+ * the temporary file, the ring and the lock of the real file are named
+ * after it.  A path too long for the system (PATH_MAX with our suffixes)
+ * is refused with a message, never cut.
  */
 #ifndef RTQ_TFIO_H
 #define RTQ_TFIO_H
 
 #include <sys/types.h>
 #include <sys/stat.h>
+
+#include <limits.h>
 
 #include "buf.h"
 #include "patch.h"
@@ -45,8 +75,13 @@ struct tfio_prev {
 	long long	 when;		/* replaced at (seconds since epoch) */
 };
 
+struct live;
+
 struct tfio {
 	char		*path;		/* as given, with ~ expanded */
+	char		*real;		/* its real path, resolved once */
+	char		*dir;		/* the directory of real */
+	const char	*base;		/* the last component of real */
 	char		*lockpath;
 	int		 lockfd;
 	char		*reallockpath;	/* through a symlink: the target's */
@@ -55,18 +90,22 @@ struct tfio {
 	struct stat	 st;		/* of fd, when read */
 	struct buf	 data;		/* its content */
 	int		 nosync;	/* skip fsync (RTQ_NOSYNC=1) */
-	/* the versions recent rewrites replaced (the caller keeps them) */
-	struct tfio_prev *prev;		/* TFIO_PREVS of them, or NULL */
-	int		*prev_next;	/* the slot the next rewrite takes */
+	long long	 now;		/* the request's clock (clock.h) */
+	/* the table in the lock file: liveness and the ring (live.h) */
+	struct live	*live;
+	int		 livefd;	/* the lock file holding it; -1: none */
+	const char	*livepath;
+	int		 live_ro;	/* that file opened read-only: errno */
 	long long	 carried;	/* bytes of the old inode in the new */
-	/*
-	 * Called whenever prev changed (a version linked, late bytes
-	 * carried), before anything else happens: a kill must not leave a
-	 * record behind the links.
-	 */
-	void		(*prev_saved)(struct tfio *, void *);
-	void		*prev_ctx;
 };
+
+/* Exit codes of rtq-claim, also used as error classes here. */
+#define TFIO_EIO	1	/* could not write: disk full, permissions */
+#define TFIO_EFILE	3	/* task file missing, not a file, unreadable */
+#define TFIO_EDATA	4	/* content rtq cannot use */
+
+/* Room for any message of tfio (it names at most two paths). */
+#define TFIO_ERRLEN	(2 * PATH_MAX + 512)
 
 /* Exit codes of rtq-claim, also used as error classes here. */
 #define TFIO_EIO	1	/* could not write: disk full, permissions */
@@ -81,20 +120,23 @@ char	*tfio_expand(const char *path, char *err, size_t errlen);
 
 /*
  * Check that path names a regular, readable task file, open and lock
- * "<path>.lock" (blocking), then read the file.  Returns 0, or a TFIO_E*
- * code with a message in err and nothing created.
+ * "<path>.lock" (blocking), load the table kept there, then read the
+ * file.  now is the request's clock (the ages of previous versions).
+ * Returns 0, or a TFIO_E* code with a message in err and nothing created.
+ * Call tfio_close in either case.
  */
-int	 tfio_open(struct tfio *, const char *path, char *err, size_t errlen);
+int	 tfio_open(struct tfio *, const char *path, long long now, char *err,
+	    size_t errlen);
 
 /*
  * Like tfio_open, without the lock (reading is safe: every change is a
- * rename); the lock file is opened read-only when it exists, for the
- * liveness table.
+ * rename); the table is read from the lock file when there is one (else
+ * it is empty), and never written.
  */
 int	 tfio_peek(struct tfio *, const char *path, char *err, size_t errlen);
 
 /*
- * Bytes that reached the versions recent rewrites replaced (t->prev),
+ * Bytes that reached the versions recent rewrites replaced (the ring),
  * past what was carried before, are appended to the task file, and the
  * file is re-read.  Returns 0 or a TFIO_E* code.
  */
@@ -111,7 +153,13 @@ int	 tfio_reread(struct tfio *, char *err, size_t errlen);
 int	 tfio_commit(struct tfio *, const struct patch *, char *err,
 	    size_t errlen);
 
-/* Unlock and release everything. */
+/*
+ * Write the table back to the lock file if it changed: once, at the end
+ * of a request.  Returns 0 or TFIO_EIO with a message in err.
+ */
+int	 tfio_save(struct tfio *, char *err, size_t errlen);
+
+/* Unlock and release everything (the table is not saved). */
 void	 tfio_close(struct tfio *);
 
 #endif
