@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "claim.h"
+#include "clock.h"
 #include "edit.h"
 #include "fdio.h"
 #include "proto.h"
@@ -119,14 +120,19 @@ usage(const char *msg)
 	return PROTO_EUSAGE;
 }
 
+/*
+ * The time stamp of now (the clock of clock.h).  transact stamps the
+ * request again from the one reading of the clock it goes by, and reports
+ * a malformed RTQ_NOW.
+ */
 static void
 now_stamp(char out[TF_TIMELEN + 1])
 {
-	time_t		 t = time(NULL);
-	struct tm	 tm;
+	long long	 now;
+	char		 err[160];
 
-	localtime_r(&t, &tm);
-	claim_stamp(&tm, out);
+	(void)clock_now(&now, err, sizeof(err));
+	clock_stamp(now, out);
 }
 
 /* What one subcommand does to the file: fill the patch, remember a reply. */
@@ -468,7 +474,7 @@ fail_file(int r, const struct tfio *t, const char *err)
 }
 
 /*
- * Lock, check liveness, read, compute, commit (again if
+ * Lock, read the clock, check liveness, read, compute, commit (again if
  * changed), save the table once, reply.
  */
 static int
@@ -476,10 +482,16 @@ transact(const char *path, struct job *j)
 {
 	struct tfio	 t;
 	char		 err[TFIO_ERRLEN], err2[TFIO_ERRLEN];
+	char		 stamp[TF_TIMELEN + 1];
+	const char	*given = j->req.now;
 	long long	 now;
 	int		 r, s, lost = 0;
 
-	now = (long long)time(NULL);
+	/* one reading of the clock for all of the request */
+	if (clock_now(&now, err, sizeof(err)) == -1)
+		return fail(PROTO_EUSAGE, err);
+	clock_stamp(now, stamp);
+	j->req.now = stamp;
 	if ((r = tfio_open(&t, path, now, err, sizeof(err))) != 0)
 		goto out;
 	if ((r = tfio_carry_prev(&t, err, sizeof(err))) != 0)
@@ -520,6 +532,7 @@ out:
 	else
 		job_reply(j);
 	tfio_close(&t);
+	j->req.now = given;
 	return r;
 }
 
@@ -577,7 +590,8 @@ cmd_status(const char *path, int json, int color)
 		flags |= STATUS_JSON;
 	if (color)
 		flags |= STATUS_COLOR;
-	now = (long long)time(NULL);
+	if (clock_now(&now, err, sizeof(err)) == -1)
+		return fail(PROTO_EUSAGE, err);
 	if ((r = tfio_peek(&t, path, err, sizeof(err))) != 0) {
 		tfio_close(&t);
 		return fail(r, err);
