@@ -56,7 +56,8 @@ enum proto_code {
 	PROTO_EIO = 1,		/* could not write or lock: disk full, ... */
 	PROTO_EUSAGE = 2,	/* a malformed or unknown request */
 	PROTO_EFILE = 3,	/* task file missing, not a file, unreadable */
-	PROTO_EDATA = 4		/* content rtq cannot use */
+	PROTO_EDATA = 4,	/* content rtq cannot use */
+	PROTO_EBUSY = 5		/* the worker id is another live process's */
 };
 
 /* The status of a reported item: 0..255, or one of these. */

@@ -442,6 +442,16 @@ liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 	else if ((e = live_touch(lv, w, t->now, j->lease)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return TFIO_EIO;
+	} else if (j->seq >= 0 && e->seq >= 0 && j->seq < e->seq) {
+		/*
+		 * Older than a request already applied: a delayed copy, or
+		 * another process that says it is W.  Never applied.
+		 */
+		snprintf(err, errlen, "request %ld/%lld is older than one "
+		    "already applied for worker %ld (another process with "
+		    "this worker id, or a delayed request); not applied", w,
+		    j->seq, w);
+		return PROTO_EBUSY;
 	} else if (j->seq >= 0 && e->seq == j->seq) {
 		/*
 		 * The same request again: it was applied, and its reply lost
@@ -471,6 +481,25 @@ fail_file(int r, const struct tfio *t, const char *err)
 	    sizeof(msg))
 		return fail(r, err);	/* cannot be: t->path < PATH_MAX */
 	return fail(r, msg);
+}
+
+/*
+ * May a worker register as want?  Not while a live worker (heard from
+ * within its lease, not declared lost) has that id: two processes with
+ * one id would both run every task.  Returns 0 or PROTO_EBUSY with err.
+ */
+static int
+id_free(struct tfio *t, long want, char *err, size_t errlen)
+{
+	struct live_ent	*e;
+
+	if (want < 0 || (e = live_get(t->live, want)) == NULL || e->lost ||
+	    t->now - e->seen > e->lease)
+		return 0;
+	snprintf(err, errlen, "worker id %ld is in use by a live worker "
+	    "(heard from %lld s ago, lease %ld s): choose another id, or "
+	    "none", want, t->now - e->seen, e->lease);
+	return PROTO_EBUSY;
 }
 
 /*
@@ -505,8 +534,20 @@ transact(const char *path, struct job *j)
 		if (r != 0)
 			goto save;
 	}
+	if (j->q.op == PROTO_REGISTER && (r = id_free(&t, j->want, err,
+	    sizeof(err))) != 0)
+		goto save;
 	if (j->q.op != PROTO_HEARTBEAT && j->q.op != PROTO_BYE)
 		r = rewrite(&t, job_fn, j, err, sizeof(err));
+	if (r == 0 && j->q.op == PROTO_REGISTER) {
+		/* a new process: heard from now, with no request yet */
+		struct live_ent *e = live_touch(t.live, j->id, t.now, 0);
+
+		if (e != NULL) {
+			e->seq = -1;
+			e->lost = 0;
+		}
+	}
 	if (r == 0 && j->has_worker && j->seq >= 0) {
 		struct live_ent *e = live_get(t.live, j->req.worker);
 
