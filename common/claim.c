@@ -413,12 +413,39 @@ give_task(const struct claim_req *q, struct claim_reply *r,
 	return buf_add(&r->init_text, ii.text, ii.textlen);
 }
 
+/*
+ * Claim pending (or failed) line i, item it, text s of len bytes: comment
+ * it out, open W's annotation, and reply with it.  Returns 0 or -1.
+ */
+static int
+claim_line(const struct tf_file *f, const struct claim_req *q,
+    struct patch *p, struct claim_reply *r, struct tf_item *it, size_t i,
+    const char *s, size_t len, size_t cur_init, const struct buf *ovr,
+    size_t ovr_i)
+{
+	struct buf	 b = BUF_INIT;
+	int		 rv = -1;
+
+	buf_adds(&b, "#");
+	buf_add(&b, s, len);
+	buf_printf(&b, " # worker %ld # (%s ...", q->worker, q->now);
+	if (!buf_failed(&b) && patch_replace(p, f->off[i], tf_linelen(f, i),
+	    b.s, b.len) == 0) {
+		/* the text as the claimed line has it */
+		it->text = b.s + 1;
+		it->textlen = it->ann ? (size_t)(it->ann - s) : len;
+		rv = give_task(q, r, it, i, cur_init, f, ovr, ovr_i);
+	}
+	buf_free(&b);
+	return rv;
+}
+
 int
 claim_next(const struct tf_file *f, const struct claim_req *q,
     struct patch *p, struct claim_reply *r, char *err, size_t errlen)
 {
 	struct gset	 gs = { NULL, 0, 0 };
-	struct buf	 ovr = BUF_INIT, b = BUF_INIT;
+	struct buf	 ovr = BUF_INIT;
 	struct tf_item	 it;
 	size_t		 i, len, ovr_i = (size_t)-1, cur_init = 0, released;
 	const char	*s;
@@ -472,20 +499,8 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 			if (tf_affinity(&it, q->worker) &&
 			    !tf_tried_by(&it, q->worker)) {
 				if (!gs_blocked(&gs, &it) && i != released) {
-					buf_adds(&b, "#");
-					buf_add(&b, s, len);
-					buf_printf(&b, " # worker %ld # (%s ...",
-					    q->worker, q->now);
-					if (b.s == NULL || patch_replace(p,
-					    f->off[i], tf_linelen(f, i), b.s,
-					    b.len) == -1)
-						goto nomem;
-					/* the text as the claimed line has it */
-					it.text = b.s + 1;
-					it.textlen = it.ann ?
-					    (size_t)(it.ann - s) : len;
-					if (give_task(q, r, &it, i, cur_init,
-					    f, &ovr, ovr_i) == -1)
+					if (claim_line(f, q, p, r, &it, i, s,
+					    len, cur_init, &ovr, ovr_i) == -1)
 						goto nomem;
 					rv = 0;
 					goto out;
@@ -522,7 +537,6 @@ nomem:
 out:
 	free(gs.e);
 	buf_free(&ovr);
-	buf_free(&b);
 	return rv;
 }
 
