@@ -1,19 +1,37 @@
 #!/usr/bin/env bash
 # Make sure what the tests need is installed.  Run by `make check` and by
 # .ci/run.  As root (or with passwordless sudo) it installs the missing
-# Debian packages; otherwise it prints the one apt-get line to run.
+# Debian packages; otherwise it prints the one apt-get line to run.  A test
+# whose tool is missing fails (none is skipped), so every tool a test runs
+# is listed here, with its Debian package.
 set -u
 need=()
+# want PACKAGE COMMAND...: PACKAGE is needed unless every COMMAND is found
+want() {
+	local pkg=$1 c
+	shift
+	for c; do
+		if ! command -v "$c" >/dev/null; then
+			need+=("$pkg")
+			return
+		fi
+	done
+}
 pkg-config --exists check 2>/dev/null || need+=(check)
-command -v pkg-config >/dev/null || need+=(pkg-config)
+want pkg-config pkg-config
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
-command -v ssh >/dev/null && command -v ssh-keygen >/dev/null ||
-	need+=(openssh-client)
-command -v musl-gcc >/dev/null || need+=(musl-tools)
-command -v file >/dev/null || need+=(file)
-command -v mandoc >/dev/null || need+=(mandoc)
-command -v bash >/dev/null || need+=(bash)
-command -v python3 >/dev/null || need+=(python3)
+want openssh-client ssh ssh-keygen
+want musl-tools musl-gcc
+want file file
+want mandoc mandoc
+want bash bash
+want python3 python3		# the JSON of --status
+want strace strace		# fault-kill-claim: every crash point of a request
+want bsdutils script		# status-text: a terminal, for the colours
+want util-linux prlimit setpriv flock setsid	# full disk, dropping root, locks, sessions
+want e2fsprogs chattr		# claim-badinput: an immutable directory
+want procps pgrep pkill ps
+want coreutils timeout stat
 [ ${#need[@]} -eq 0 ] && exit 0
 
 line="apt-get install -y ${need[*]}"
