@@ -13,7 +13,8 @@
 #
 # The e2e scripts run RTQ_JOBS at a time (default 4), the slowest of the
 # last run first (their seconds are kept in BUILDDIR/e2e-seconds); each
-# one's result is printed when it ends, its output too if it failed.
+# one's result is printed when it ends, with its seconds on the clock and
+# of CPU, and its output too if it failed.
 # RTQ_TESTS=pattern runs only the e2e scripts whose names match.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,10 +60,10 @@ summary() {
 
 # The e2e scripts to run, the slowest of the last run first (a script
 # without a time yet counts as slow).
-times=$B/e2e-seconds
+secs_file=$B/e2e-seconds
 declare -A last=()
-if [ -r "$times" ]; then
-	while read -r s n; do last[$n]=$s; done <"$times"
+if [ -r "$secs_file" ]; then
+	while read -r s n; do last[$n]=$s; done <"$secs_file"
 fi
 names=()
 for t in "$top"/tests/e2e/*.sh; do
@@ -80,6 +81,13 @@ logs=$(mktemp -d "${TMPDIR:-/tmp}/rtq-run.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 declare -A pid_name=() started=()
 running=0
+# cpu_secs FILE: user + system seconds of the children in the output of
+# bash's times (its second line: "0m1.250s 0m0.750s")
+cpu_secs() {
+	sed -n 2p "$1" 2>/dev/null | awk '{ t = 0
+		for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] }
+		printf "%.0f", t }'
+}
 # finish PID RC: report the test that PID ran
 finish() {
 	local name=${pid_name[$1]} rc=$2 secs
@@ -87,15 +95,16 @@ finish() {
 	unset "pid_name[$1]"
 	running=$((running - 1))
 	last[$name]=$secs
+	cpu=$(cpu_secs "$logs/$name.times")
 	if [ "$rc" = 0 ]; then
 		pass=$((pass + 1))
-		echo "PASS: $name (${secs}s)"
+		echo "PASS: $name (${secs}s, CPU ${cpu}s)"
 	else
 		fail=$((fail + 1)) failed+=("$name")
 		case $rc in
 		77) rc="$rc: it could not run, which is a failure" ;;
 		esac
-		echo "FAIL: $name (exit $rc, ${secs}s); its output:"
+		echo "FAIL: $name (exit $rc, ${secs}s, CPU ${cpu}s); its output:"
 		sed 's/^/    /' "$logs/$name" | tail -n 60
 	fi
 }
@@ -107,7 +116,9 @@ for name in "${names[@]}"; do
 		finish "$done_pid" "$rc"
 	done
 	started[$name]=$SECONDS
-	bash "$top/tests/e2e/$name.sh" >"$logs/$name" 2>&1 </dev/null &
+	# (bash's times: the CPU time of the test and all it waited for)
+	bash -c 'bash "$1"; rc=$?; times >"$2"; exit $rc' run \
+		"$top/tests/e2e/$name.sh" "$logs/$name.times" >"$logs/$name" 2>&1 </dev/null &
 	pid_name[$!]=$name
 	running=$((running + 1))
 done
@@ -117,5 +128,5 @@ while [ $running -gt 0 ]; do
 	finish "$done_pid" "$rc"
 done
 echo "end-to-end: ${#names[@]} scripts, $jobs_max at a time, in $((SECONDS - e2e_start))s"
-for n in "${!last[@]}"; do echo "${last[$n]} $n"; done >"$times"
+for n in "${!last[@]}"; do echo "${last[$n]} $n"; done >"$secs_file"
 summary
