@@ -149,23 +149,15 @@ expect_eq "lock holder's answer" "$line" "RTQ1 locked"
 "$CLAIM" next "$F" 0 0 >"$T/lock.reply" 7>&- 8<&- &
 claimer=$!
 LIB_CLEANUP+=("kill $claimer 2>/dev/null")
-sleep 1
+wait_for 10 lock_waits $claimer || die "the claim finished while the lock was held (or never asked for it)"
 kill -0 $claimer 2>/dev/null || die "the claim finished while the lock was held"
 [ -s "$T/lock.reply" ] && die "the claim answered while the lock was held"
 cmp -s "$F" <(printf 'echo a\necho b\n') || die "the file changed under the lock"
-say "(after 1 s the claim still waits; now close the holder's stdin)"
+say "(the claim waits for the lock; now close the holder's stdin)"
 exec 7>&-
-for ((i = 0; i < 100; i++)); do
-	kill -0 $holder 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 $holder 2>/dev/null && die "the lock holder did not exit on EOF"
+wait_for 10 gone $holder || die "the lock holder did not exit on EOF"
 wait $holder || die "the lock holder exited with $?"
-for ((i = 0; i < 100; i++)); do
-	kill -0 $claimer 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 $claimer 2>/dev/null && die "the claim did not complete after the lock went"
+wait_for 10 gone $claimer || die "the claim did not complete after the lock went"
 wait $claimer || die "the claim failed after the lock went"
 unset 'LIB_CLEANUP[-1]'; unset 'LIB_CLEANUP[-1]'	# both gone: nothing to kill
 exec 8<&-
