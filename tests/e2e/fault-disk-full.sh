@@ -18,20 +18,9 @@
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
-mkdir -m 700 "$T/xdg"
-export XDG_RUNTIME_DIR=$T/xdg
-mux_exit() {
-	local s
-	[ -n "${SSH_CONFIG:-}" ] || return 0
-	for s in "$T"/xdg/rtq/*; do
-		[ -S "$s" ] && ssh -F "$SSH_CONFIG" -o ControlPath="$s" -O exit rtqtest 2>/dev/null
-	done
-	return 0
-}
-LIB_CLEANUP+=(mux_exit)
+need prlimit
 with_sshd
 H=$SSHD_HOST
-command -v prlimit >/dev/null || skip "prlimit (util-linux) is needed"
 
 NTASKS=20
 FULL_KB=4		# the limit while full; the task file is larger
@@ -59,17 +48,11 @@ exit 0
 EOF
 chmod +x "$T/fullclaim" "$T/disk"
 
-# wait_for SECONDS CMD...: poll until CMD succeeds
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		((n-- > 0)) || return 1
-		sleep 0.1
-	done
-}
 nerrors() { cat "$T"/w?.err 2>/dev/null | grep -c 'File too large' || true; }
 more_errors() { [ "$(nerrors)" -ge "$1" ]; }
+werrors() { grep -c 'File too large' "$T/w$1.err" 2>/dev/null || true; }
+# each_errors N0 N1: worker 0 has reported N0 errors at least, worker 1 N1
+each_errors() { [ "$(werrors 0)" -ge "$1" ] && [ "$(werrors 1)" -ge "$2" ]; }
 no_tmp() { ! compgen -G "$T/.tasks.sh.rtq-*" >/dev/null; }
 
 fails=()
@@ -99,13 +82,12 @@ run() {
 	say "($mode) the disk is full when the workers start"
 	"$T/disk" full
 	for k in 0 1; do
-		env "$@" timeout -k 5 40 "$RTQ" -x --poll 0.2 -n "w$k" "$target" \
+		env "$@" timeout -k 5 240 "$RTQ" -x --poll 0.2 -n "w$k" "$target" \
 			</dev/null >"$T/w$k.out" 2>"$T/w$k.err" &
 		pids+=($!)
 	done
 	# each worker fails and retries (1 s, then 2 s: about 3 s for two)
-	wait_for 15 more_errors 4 || { cat "$T"/w?.err; die "$mode: no 'File too large' errors (4) from the workers"; }
-	sleep 1
+	wait_for 20 each_errors 2 2 || { cat "$T"/w?.err; die "$mode: not two 'File too large' errors from each worker"; }
 	local err
 	err=$(grep -m 1 'File too large' "$T/w0.err")
 	echo "($mode) worker 0 says: $err"
@@ -124,10 +106,14 @@ run() {
 	wait_for 20 grep -qx 8 "$L" || { cat "$T"/w?.err "$F"; die "$mode: task 8 did not run"; }
 	e0=$(nerrors)
 	wait_for 10 more_errors $((e0 + 1)) || { cat "$T"/w?.err; die "$mode: no error after task 8 filled the disk"; }
-	sleep 0.5
+	# A request under way when the disk filled may still have got
+	# through: the file is looked at once each worker has failed after
+	# that, and again after each has failed once more.
+	local e0_0=$(werrors 0) e0_1=$(werrors 1)
+	wait_for 20 each_errors $((e0_0 + 1)) $((e0_1 + 1)) || { cat "$T"/w?.err; die "$mode: a worker did not fail on the full disk"; }
 	cp "$F" "$T/snap"
 	no_tmp || fails+=("$mode: temporary files left while the disk was full")
-	sleep 2.5
+	wait_for 30 each_errors $((e0_0 + 2)) $((e0_1 + 2)) || { cat "$T"/w?.err; die "$mode: a worker stopped retrying on a full disk"; }
 	cmp -s "$F" "$T/snap" || { diff "$T/snap" "$F" | head; fails+=("$mode: the task file changed while the disk was full (2)"); }
 	[ "$(stat -c %s "$F")" -gt $((FULL_KB * 1024)) ] || fails+=("$mode: the task file shrank")
 	grep -qE "^#echo 8 >> .* # worker [01] # \\($ts \\.\\.\\.\$" "$F" ||
