@@ -22,18 +22,6 @@
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
-# ssh connection sharing: keep rtq's control sockets in our temp dir, and
-# end their masters (ControlPersist) before the sshd goes.
-mkdir -m 700 "$T/xdg"
-export XDG_RUNTIME_DIR=$T/xdg
-mux_exit() {
-	local s
-	for s in "$T"/xdg/rtq/*; do
-		[ -S "$s" ] && ssh -F "$SSH_CONFIG" -o ControlPath="$s" -O exit rtqtest 2>/dev/null
-	done
-	return 0
-}
-LIB_CLEANUP+=(mux_exit)
 with_sshd
 export RTQ_CLAIM=$RTQ_BIN/rtq-claim
 H=$SSHD_HOST
@@ -185,7 +173,7 @@ run() {
 	local t0=$SECONDS
 	for ((k = 0; k < nworkers; k++)); do
 		env "$@" FLAKY_SEED="$SEED" RTQ_SSH="$T/flaky-ssh -F $SSH_CONFIG" \
-			timeout -k 5 60 "$RTQ" -x --poll 0.1 -n "$name$k" "$H:$F" \
+			timeout -k 5 240 "$RTQ" -x --poll 0.1 -n "$name$k" "$H:$F" \
 			</dev/null >"$T/$name.$k.out" 2>"$T/$name.$k.err" &
 		pids+=($!)
 	done
