@@ -2,7 +2,6 @@
  * shell: the worker's long-lived bash.  The design is in shell.h.
  */
 #define _DEFAULT_SOURCE
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "shell.h"
 #include "shquote.h"
 
@@ -45,23 +45,6 @@ static const char bootstrap[] =
     "  unset newtask newid jumpto\n"
     "}\n";
 
-static int
-write_all(int fd, const char *s, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, s, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 shell_start(struct shell *sh, char *err, size_t errlen)
 {
@@ -78,8 +61,7 @@ shell_start(struct shell *sh, char *err, size_t errlen)
 		prog = "bash";
 	if (getcwd(sh->cwd, sizeof(sh->cwd)) == NULL)
 		sh->cwd[0] = '\0';
-	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
-		tmp = "/tmp";
+	tmp = fdio_tmpdir();
 	if ((size_t)snprintf(sh->dir, sizeof(sh->dir), "%s/rtq-shell.XXXXXX",
 	    tmp) >= sizeof(sh->dir) || mkdtemp(sh->dir) == NULL) {
 		snprintf(err, errlen, "cannot make a temporary directory in "
@@ -129,7 +111,7 @@ shell_start(struct shell *sh, char *err, size_t errlen)
 	shquote(&b, sh->dir);
 	buf_adds(&b, "\n");
 	buf_adds(&b, bootstrap);
-	if (b.s == NULL || write_all(sh->in, b.s, b.len) == -1) {
+	if (b.s == NULL || fdio_write_all(sh->in, b.s, b.len) == -1) {
 		snprintf(err, errlen, "cannot start the shell %s", prog);
 		buf_free(&b);
 		return -1;
@@ -147,7 +129,7 @@ shell_export(struct shell *sh, const char *name, const char *value)
 	buf_printf(&b, "export %s=", name);
 	shquote(&b, value);
 	buf_addc(&b, '\n');
-	r = b.s == NULL ? -1 : write_all(sh->in, b.s, b.len);
+	r = b.s == NULL ? -1 : fdio_write_all(sh->in, b.s, b.len);
 	buf_free(&b);
 	return r;
 }
@@ -204,9 +186,7 @@ reap(struct shell *sh)
 		if (errno != EINTR)
 			return 1;
 	sh->pid = 0;
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return 128 + WTERMSIG(st);
+	return fdio_exit_code(st);
 }
 
 static char *
@@ -237,7 +217,7 @@ shell_init(struct shell *sh, const char *text, size_t line,
 	shquote(&b, text);
 	buf_printf(&b, "; eval \" $__rtq_t\" </dev/null; __rtq_done $? %zu\n",
 	    line);
-	r = b.s == NULL ? -1 : write_all(sh->in, b.s, b.len);
+	r = b.s == NULL ? -1 : fdio_write_all(sh->in, b.s, b.len);
 	buf_free(&b);
 	if (r == -1)
 		goto gone;
@@ -334,7 +314,7 @@ shell_task_start(struct shell *sh, const char *text, size_t snap_line,
 	    "eval \" $__rtq_X\" ) "
 	    "</dev/null & set +m; printf 'pid %d\\n' $! >&3; wait $! 2>/dev/null; "
 	    "printf 'exit %d\\n' $? >&3\n");
-	r = b.s == NULL ? -1 : write_all(sh->in, b.s, b.len);
+	r = b.s == NULL ? -1 : fdio_write_all(sh->in, b.s, b.len);
 	buf_free(&b);
 	if (r == -1)
 		return -1;

@@ -38,8 +38,10 @@ struct shell_vars {
 };
 
 /*
- * Start the shell (RTQ_SHELL or bash) with the given environment additions
- * already exported.  Returns 0, or -1 with a message in err.
+ * Start the shell (RTQ_SHELL, else bash) in its own process group, with a
+ * private directory for its snapshots under TMPDIR; sh->stop is kept, the
+ * rest of *sh set.  It inherits rtq's environment; shell_export adds to
+ * it.  Returns 0, or -1 with a message in err.
  */
 int	shell_start(struct shell *, char *err, size_t errlen);
 
@@ -48,10 +50,11 @@ int	shell_export(struct shell *, const char *name, const char *value);
 
 /*
  * Run an init line in the shell and wait for it.  Returns its exit status
- * (0-255), or -1 when the shell exited (then *exitst holds the shell's
- * exit status, for "exit N" in an init line), or -2 when interrupted by
- * intr() returning non-zero.  vars gets the runtime variables, cleared in
- * the shell.  line names the snapshot.
+ * (0-255), with the runtime variables it set in vars (cleared in the
+ * shell; free them with shell_vars_free).  Returns -1 when the shell is
+ * gone, then *exitst holds the shell's exit status: N for "exit N" in the
+ * init line, 128 + N when signal N ended it.  When *sh->stop is set while
+ * the line runs, the shell gets TERM, and so -1.  line names the snapshot.
  */
 int	shell_init(struct shell *, const char *text, size_t line,
 	    struct shell_vars *, int *exitst);
@@ -59,17 +62,19 @@ int	shell_init(struct shell *, const char *text, size_t line,
 /*
  * Start a task in a subshell: from the snapshot of init line snap_line
  * when it exists and was taken of that same text (prelude), else after
- * running prelude (an init line's text, or NULL) in the subshell.  Returns 0 with sh->task set, or
- * -1 when the shell is gone.
+ * running prelude (an init line's text, or NULL) in the subshell.  Its
+ * output also goes to the file log unless NULL.  Returns 0 with sh->task
+ * set, or -1 when the shell is gone.
  */
 int	shell_task_start(struct shell *, const char *text, size_t snap_line,
 	    const char *prelude, const char *log);
 
 /*
- * Wait for the running task's status; -1 if the shell is gone.  fd, when
- * not -1, is also polled: returns -3 when it becomes readable first (the
- * caller handles it and calls again).  timeout_ms < 0 waits forever;
- * returns -4 on timeout.
+ * Wait for the running task's status: 0-255, or 256 + N when its prelude
+ * failed with status N; -1 if the shell is gone.  fd, when not -1, is also
+ * polled: returns -3 when it becomes readable first (the caller handles
+ * it and calls again).  timeout_ms < 0 waits forever; returns -4 on
+ * timeout.
  */
 int	shell_task_wait(struct shell *, int fd, int timeout_ms);
 
@@ -82,6 +87,7 @@ int	shell_has_snap(struct shell *, size_t line, const char *text);
 /* End the shell and remove its directory. */
 void	shell_stop(struct shell *);
 
+/* Free the strings of v and clear it. */
 void	shell_vars_free(struct shell_vars *);
 
 #endif
