@@ -115,105 +115,139 @@ worker_add(struct summary *sm, long id)
 	return w;
 }
 
+/* A failed task (line i, s of len bytes) into the failed list. */
 static int
-summarize(const struct tf_file *f, time_t now, struct summary *sm,
-    char *err, size_t errlen)
+add_failed(struct summary *sm, const struct tf_item *it, size_t i,
+    const char *s, size_t len)
+{
+	struct failed_row *fr;
+	const char	*p;
+
+	sm->failed++;
+	if ((fr = realloc(sm->f, (sm->nf + 1) * sizeof(*fr))) == NULL)
+		return -1;
+	sm->f = fr;
+	fr = &sm->f[sm->nf++];
+	fr->line = i + 1;
+	fr->text = it->text;
+	fr->textlen = it->textlen;
+	fr->status = it->status;
+	fr->statuslen = it->statuslen;
+	fr->worker = it->worker;
+	/* "#error1 log=PATH": where the worker kept its output */
+	fr->log = NULL;
+	fr->loglen = 0;
+	if (it->status != NULL && (p = it->status + it->statuslen) <
+	    s + len && (size_t)(s + len - p) > 5 &&
+	    memcmp(p, " log=", 5) == 0) {
+		fr->log = p + 5;
+		fr->loglen = tf_rstrip(fr->log, (size_t)(s + len - fr->log));
+	}
+	return 0;
+}
+
+/* A registration line (s of len bytes): the worker's name and time. */
+static int
+add_registration(struct summary *sm, const struct tf_item *it,
+    const char *s, size_t len)
+{
+	struct worker_row *w;
+	const char	*p;
+
+	if ((w = worker_add(sm, it->id)) == NULL)
+		return -1;
+	p = memchr(s, ':', len);
+	w->name = p + 2 <= s + len ? p + 2 : s + len;
+	w->namelen = (size_t)(s + len - w->name);
+	/* "NAME (MM-DD HH:MM:SS)" */
+	if (w->namelen >= TF_TIMELEN + 2 && w->name[w->namelen - 1] == ')') {
+		w->registered = w->name + w->namelen - 1 - TF_TIMELEN;
+		w->namelen -= TF_TIMELEN + 2;
+		w->namelen = tf_rstrip(w->name, w->namelen);
+	}
+	return 0;
+}
+
+/*
+ * Line i (s, len bytes) into the summary: its durations and its state.
+ * Returns 0, or -1 with a message in err.
+ */
+static int
+add_line(struct summary *sm, const char *s, size_t len, size_t i,
+    time_t now, char *err, size_t errlen)
 {
 	struct tf_item	 it;
 	struct tf_ann	 a, last;
 	struct worker_row *w;
-	size_t		 i, len;
-	const char	*s, *p;
+	const char	*p;
+
+	if (tf_classify(s, len, i + 1, &it, err, errlen) == -1) {
+		char m[512];
+
+		snprintf(m, sizeof(m), "%s", err);
+		snprintf(err, errlen, "line %zu: %s", i + 1, m);
+		return -1;
+	}
+	memset(&last, 0, sizeof(last));
+	for (p = it.ann; p != NULL && tf_ann_next(&p, it.ann + it.annlen,
+	    &a) == 1; ) {
+		time_t t0 = stamp_time(a.start, now);
+		time_t t1 = stamp_time(a.end, now);
+
+		if (!a.open && t0 != (time_t)-1 && t1 >= t0 &&
+		    (it.kind == TF_DONE || it.kind == TF_FAILED)) {
+			sm->busy_secs += (double)(t1 - t0);
+			sm->ended++;
+		}
+		last = a;
+	}
+	switch (it.kind) {
+	case TF_INIT:
+		sm->init++;
+		break;
+	case TF_PENDING:
+		sm->pending++;
+		break;
+	case TF_DONE:
+		sm->done++;
+		break;
+	case TF_RUNNING:
+		sm->running++;
+		if ((w = worker_add(sm, it.worker)) == NULL)
+			goto nomem;
+		w->task_line = i + 1;
+		w->task = it.text;
+		w->tasklen = it.textlen;
+		w->task_start = stamp_time(last.start, now);
+		break;
+	case TF_FAILED:
+		if (add_failed(sm, &it, i, s, len) == -1)
+			goto nomem;
+		break;
+	case TF_REGISTRATION:
+		if (add_registration(sm, &it, s, len) == -1)
+			goto nomem;
+		break;
+	default:
+		break;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static int
+summarize(const struct tf_file *f, time_t now, struct summary *sm,
+    char *err, size_t errlen)
+{
+	size_t	 i;
 
 	memset(sm, 0, sizeof(*sm));
-	for (i = 0; i < f->nline; i++) {
-		s = f->buf + f->off[i];
-		len = tf_linelen(f, i);
-		if (tf_classify(s, len, i + 1, &it, err, errlen) == -1) {
-			char m[512];
-
-			snprintf(m, sizeof(m), "%s", err);
-			snprintf(err, errlen, "line %zu: %s", i + 1, m);
+	for (i = 0; i < f->nline; i++)
+		if (add_line(sm, f->buf + f->off[i], tf_linelen(f, i), i, now,
+		    err, errlen) == -1)
 			return -1;
-		}
-		memset(&last, 0, sizeof(last));
-		for (p = it.ann; p != NULL && tf_ann_next(&p, it.ann +
-		    it.annlen, &a) == 1; ) {
-			time_t t0 = stamp_time(a.start, now);
-			time_t t1 = stamp_time(a.end, now);
-
-			if (!a.open && t0 != (time_t)-1 && t1 >= t0 &&
-			    (it.kind == TF_DONE || it.kind == TF_FAILED)) {
-				sm->busy_secs += (double)(t1 - t0);
-				sm->ended++;
-			}
-			last = a;
-		}
-		switch (it.kind) {
-		case TF_INIT:
-			sm->init++;
-			break;
-		case TF_PENDING:
-			sm->pending++;
-			break;
-		case TF_DONE:
-			sm->done++;
-			break;
-		case TF_RUNNING:
-			sm->running++;
-			if ((w = worker_add(sm, it.worker)) == NULL)
-				goto nomem;
-			w->task_line = i + 1;
-			w->task = it.text;
-			w->tasklen = it.textlen;
-			w->task_start = stamp_time(last.start, now);
-			break;
-		case TF_FAILED: {
-			struct failed_row *fr;
-
-			sm->failed++;
-			if ((fr = realloc(sm->f, (sm->nf + 1) * sizeof(*fr)))
-			    == NULL)
-				goto nomem;
-			sm->f = fr;
-			fr = &sm->f[sm->nf++];
-			fr->line = i + 1;
-			fr->text = it.text;
-			fr->textlen = it.textlen;
-			fr->status = it.status;
-			fr->statuslen = it.statuslen;
-			fr->worker = it.worker;
-			/* "#error1 log=PATH": where the worker kept its output */
-			fr->log = NULL;
-			fr->loglen = 0;
-			if (it.status != NULL && (p = it.status + it.statuslen) <
-			    s + len && (size_t)(s + len - p) > 5 &&
-			    memcmp(p, " log=", 5) == 0) {
-				fr->log = p + 5;
-				fr->loglen = tf_rstrip(fr->log,
-				    (size_t)(s + len - fr->log));
-			}
-			break;
-		}
-		case TF_REGISTRATION:
-			if ((w = worker_add(sm, it.id)) == NULL)
-				goto nomem;
-			p = memchr(s, ':', len);
-			w->name = p + 2 <= s + len ? p + 2 : s + len;
-			w->namelen = (size_t)(s + len - w->name);
-			/* "NAME (MM-DD HH:MM:SS)" */
-			if (w->namelen >= TF_TIMELEN + 2 &&
-			    w->name[w->namelen - 1] == ')') {
-				w->registered = w->name + w->namelen - 1 -
-				    TF_TIMELEN;
-				w->namelen -= TF_TIMELEN + 2;
-				w->namelen = tf_rstrip(w->name, w->namelen);
-			}
-			break;
-		default:
-			break;
-		}
-	}
 	/* by id; a few workers: an insertion sort (qsort costs 1 KB here) */
 	for (i = 1; i < sm->nw; i++) {
 		struct worker_row x = sm->w[i];
@@ -229,9 +263,6 @@ summarize(const struct tf_file *f, time_t now, struct summary *sm,
 		return -1;
 	}
 	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }
 
 /*
@@ -311,136 +342,183 @@ col(int flags, const char *code)
 	return flags & STATUS_COLOR ? code : "";
 }
 
-int
-status_format(const struct tf_file *f, struct live *lv, const char *name,
-    time_t now, int flags, struct buf *out, char *err, size_t errlen)
-{
-	struct summary	 sm;
-	struct live_ent	*le;
-	size_t		 i, total, busy = 0;
-	double		 avg, eta = -1;
-	char		 stamp[TF_TIMELEN + 1];
-	struct tm	 tm;
-	int		 json = flags & STATUS_JSON;
+/* The figures both reports show, from the summary. */
+struct figures {
+	size_t		 total;		/* tasks, init lines aside */
+	size_t		 busy;		/* workers with a task */
+	double		 avg;		/* seconds a task; -1: none ended */
+	double		 eta;		/* seconds left; -1: unknown */
+};
 
-	if (summarize(f, now, &sm, err, errlen) == -1) {
-		free(sm.w);
-		free(sm.f);
-		return -1;
+static void
+figures(const struct summary *sm, struct figures *fg)
+{
+	size_t	 i;
+
+	fg->total = sm->pending + sm->running + sm->done + sm->failed;
+	fg->busy = 0;
+	for (i = 0; i < sm->nw; i++)
+		fg->busy += sm->w[i].task_line > 0;
+	fg->avg = sm->ended > 0 ? sm->busy_secs / (double)sm->ended : -1;
+	fg->eta = -1;
+	if (fg->avg >= 0 && fg->busy > 0)
+		fg->eta = fg->avg * (double)(sm->pending + sm->failed) /
+		    (double)fg->busy + fg->avg / 2;
+}
+
+/* A JSON number of whole seconds, or null when secs < 0. */
+static void
+json_secs(struct buf *out, double secs)
+{
+	if (secs >= 0)
+		buf_printf(out, "%ld", (long)(secs + 0.5));
+	else
+		buf_adds(out, "null");
+}
+
+static void
+json_workers(struct buf *out, const struct summary *sm, struct live *lv,
+    time_t now)
+{
+	struct live_ent	*le;
+	size_t		 i;
+
+	for (i = 0; i < sm->nw; i++) {
+		struct worker_row *w = &sm->w[i];
+
+		le = live_get(lv, w->id);
+		buf_printf(out, "%s{\"id\":%ld,\"name\":", i ? "," : "",
+		    w->id);
+		json_str(out, w->name ? w->name : "", w->namelen);
+		buf_adds(out, ",\"registered\":");
+		if (w->registered)
+			json_str(out, w->registered, TF_TIMELEN);
+		else
+			buf_adds(out, "null");
+		if (le != NULL)
+			buf_printf(out, ",\"last_heard\":%lld,\"lease\":%ld,"
+			    "\"lost\":%s", le->seen, le->lease, le->lost ?
+			    "true" : "false");
+		else
+			buf_adds(out, ",\"last_heard\":null,\"lease\":null,"
+			    "\"lost\":false");
+		if (w->task_line > 0) {
+			buf_printf(out, ",\"task\":{\"line\":%zu,\"text\":",
+			    w->task_line);
+			json_str(out, w->task, w->tasklen);
+			buf_printf(out, ",\"elapsed\":%lld}",
+			    w->task_start == (time_t)-1 ? -1LL :
+			    (long long)(now - w->task_start));
+		} else
+			buf_adds(out, ",\"task\":null");
+		buf_addc(out, '}');
 	}
+}
+
+static void
+json_failed(struct buf *out, const struct summary *sm)
+{
+	size_t	 i;
+
+	for (i = 0; i < sm->nf; i++) {
+		buf_printf(out, "%s{\"line\":%zu,\"worker\":%ld,\"status\":",
+		    i ? "," : "", sm->f[i].line, sm->f[i].worker);
+		json_str(out, sm->f[i].status ? sm->f[i].status : "",
+		    sm->f[i].statuslen);
+		buf_adds(out, ",\"text\":");
+		json_str(out, sm->f[i].text, sm->f[i].textlen);
+		buf_adds(out, ",\"log\":");
+		if (sm->f[i].log != NULL)
+			json_str(out, sm->f[i].log, sm->f[i].loglen);
+		else
+			buf_adds(out, "null");
+		buf_addc(out, '}');
+	}
+}
+
+/* The report as one JSON document on a line. */
+static void
+format_json(struct buf *out, const struct summary *sm, struct live *lv,
+    const char *name, time_t now)
+{
+	struct figures	 fg;
+
+	figures(sm, &fg);
+	buf_adds(out, "{\"file\":");
+	json_str(out, name, strlen(name));
+	buf_printf(out, ",\"time\":%lld,\"tasks\":{\"total\":%zu,"
+	    "\"pending\":%zu,\"blocked\":%zu,\"running\":%zu,"
+	    "\"done\":%zu,\"failed\":%zu},\"init_lines\":%zu,"
+	    "\"workers\":[", (long long)now, fg.total, sm->pending,
+	    sm->blocked, sm->running, sm->done, sm->failed, sm->init);
+	json_workers(out, sm, lv, now);
+	buf_adds(out, "],\"failed\":[");
+	json_failed(out, sm);
+	buf_printf(out, "],\"progress\":{\"finished\":%zu,"
+	    "\"total\":%zu,\"average_seconds\":", sm->done, fg.total);
+	json_secs(out, fg.avg);
+	buf_adds(out, ",\"eta_seconds\":");
+	json_secs(out, fg.eta);
+	buf_adds(out, "}}\n");
+}
+
+/* The title, the counts and the progress bar. */
+static void
+text_head(struct buf *out, const struct summary *sm, const char *name,
+    time_t now, int flags)
+{
+	struct figures	 fg;
+	struct tm	 tm;
+	char		 stamp[TF_TIMELEN + 1];
+
+	figures(sm, &fg);
 	localtime_r(&now, &tm);
 	claim_stamp(&tm, stamp);
-	total = sm.pending + sm.running + sm.done + sm.failed;
-	for (i = 0; i < sm.nw; i++)
-		busy += sm.w[i].task_line > 0;
-	avg = sm.ended > 0 ? sm.busy_secs / (double)sm.ended : -1;
-	if (avg >= 0 && busy > 0)
-		eta = avg * (double)(sm.pending + sm.failed) / (double)busy +
-		    avg / 2;
-	if (json) {
-		buf_adds(out, "{\"file\":");
-		json_str(out, name, strlen(name));
-		buf_printf(out, ",\"time\":%lld,\"tasks\":{\"total\":%zu,"
-		    "\"pending\":%zu,\"blocked\":%zu,\"running\":%zu,"
-		    "\"done\":%zu,\"failed\":%zu},\"init_lines\":%zu,"
-		    "\"workers\":[", (long long)now, total, sm.pending,
-		    sm.blocked, sm.running, sm.done, sm.failed, sm.init);
-		for (i = 0; i < sm.nw; i++) {
-			struct worker_row *w = &sm.w[i];
-
-			le = live_get(lv, w->id);
-			buf_printf(out, "%s{\"id\":%ld,\"name\":", i ? "," :
-			    "", w->id);
-			json_str(out, w->name ? w->name : "", w->namelen);
-			buf_adds(out, ",\"registered\":");
-			if (w->registered)
-				json_str(out, w->registered, TF_TIMELEN);
-			else
-				buf_adds(out, "null");
-			if (le != NULL)
-				buf_printf(out, ",\"last_heard\":%lld,"
-				    "\"lease\":%ld,\"lost\":%s", le->seen,
-				    le->lease, le->lost ? "true" : "false");
-			else
-				buf_adds(out, ",\"last_heard\":null,"
-				    "\"lease\":null,\"lost\":false");
-			if (w->task_line > 0) {
-				buf_printf(out, ",\"task\":{\"line\":%zu,"
-				    "\"text\":", w->task_line);
-				json_str(out, w->task, w->tasklen);
-				buf_printf(out, ",\"elapsed\":%lld}",
-				    w->task_start == (time_t)-1 ? -1LL :
-				    (long long)(now - w->task_start));
-			} else
-				buf_adds(out, ",\"task\":null");
-			buf_addc(out, '}');
-		}
-		buf_adds(out, "],\"failed\":[");
-		for (i = 0; i < sm.nf; i++) {
-			buf_printf(out, "%s{\"line\":%zu,\"worker\":%ld,"
-			    "\"status\":", i ? "," : "", sm.f[i].line,
-			    sm.f[i].worker);
-			json_str(out, sm.f[i].status ? sm.f[i].status : "",
-			    sm.f[i].statuslen);
-			buf_adds(out, ",\"text\":");
-			json_str(out, sm.f[i].text, sm.f[i].textlen);
-			buf_adds(out, ",\"log\":");
-			if (sm.f[i].log != NULL)
-				json_str(out, sm.f[i].log, sm.f[i].loglen);
-			else
-				buf_adds(out, "null");
-			buf_addc(out, '}');
-		}
-		buf_printf(out, "],\"progress\":{\"finished\":%zu,"
-		    "\"total\":%zu,\"average_seconds\":", sm.done, total);
-		if (avg >= 0)
-			buf_printf(out, "%ld", (long)(avg + 0.5));
-		else
-			buf_adds(out, "null");
-		buf_adds(out, ",\"eta_seconds\":");
-		if (eta >= 0)
-			buf_printf(out, "%ld", (long)(eta + 0.5));
-		else
-			buf_adds(out, "null");
-		buf_adds(out, "}}\n");
-		goto out;
-	}
 	buf_printf(out, "%s%s%s at %s\n", col(flags, "\033[1m"), name,
 	    col(flags, "\033[0m"), stamp);
 	buf_printf(out, "  %zu tasks: %s%zu done%s, %s%zu running%s, "
-	    "%s%zu failed%s, %zu pending", total, col(flags, "\033[32m"),
-	    sm.done, col(flags, "\033[0m"), col(flags, "\033[33m"),
-	    sm.running, col(flags, "\033[0m"), sm.failed ?
-	    col(flags, "\033[31m") : "", sm.failed, sm.failed ?
-	    col(flags, "\033[0m") : "", sm.pending);
-	if (sm.blocked > 0)
-		buf_printf(out, " (%zu waiting for their group)", sm.blocked);
+	    "%s%zu failed%s, %zu pending", fg.total, col(flags, "\033[32m"),
+	    sm->done, col(flags, "\033[0m"), col(flags, "\033[33m"),
+	    sm->running, col(flags, "\033[0m"), sm->failed ?
+	    col(flags, "\033[31m") : "", sm->failed, sm->failed ?
+	    col(flags, "\033[0m") : "", sm->pending);
+	if (sm->blocked > 0)
+		buf_printf(out, " (%zu waiting for their group)", sm->blocked);
 	buf_adds(out, "\n");
-	if (total > 0) {
-		size_t bar = 30, full = sm.done * bar / total, k;
+	if (fg.total > 0) {
+		size_t bar = 30, full = sm->done * bar / fg.total, k;
 
 		buf_adds(out, "  [");
 		for (k = 0; k < bar; k++)
 			buf_addc(out, k < full ? '#' : '.');
-		buf_printf(out, "] %zu%%", sm.done * 100 / total);
-		if (avg >= 0) {
+		buf_printf(out, "] %zu%%", sm->done * 100 / fg.total);
+		if (fg.avg >= 0) {
 			buf_adds(out, ", ");
-			span(out, avg);
+			span(out, fg.avg);
 			buf_adds(out, " a task");
 		}
-		if (eta >= 0 && sm.done < total) {
+		if (fg.eta >= 0 && sm->done < fg.total) {
 			buf_adds(out, ", about ");
-			span(out, eta);
-			buf_printf(out, " left with %zu busy worker%s", busy,
-			    busy == 1 ? "" : "s");
+			span(out, fg.eta);
+			buf_printf(out, " left with %zu busy worker%s",
+			    fg.busy, fg.busy == 1 ? "" : "s");
 		}
 		buf_adds(out, "\n");
 	}
-	if (sm.nw > 0)
+}
+
+static void
+text_workers(struct buf *out, const struct summary *sm, struct live *lv,
+    time_t now, int flags)
+{
+	struct live_ent	*le;
+	size_t		 i;
+
+	if (sm->nw > 0)
 		buf_printf(out, "%sworkers%s\n", col(flags, "\033[1m"),
 		    col(flags, "\033[0m"));
-	for (i = 0; i < sm.nw; i++) {
-		struct worker_row *w = &sm.w[i];
+	for (i = 0; i < sm->nw; i++) {
+		struct worker_row *w = &sm->w[i];
 
 		le = live_get(lv, w->id);
 		buf_printf(out, "  %4ld  %-24.*s", w->id, (int)(w->namelen >
@@ -467,21 +545,55 @@ status_format(const struct tf_file *f, struct live *lv, const char *name,
 		}
 		buf_adds(out, "\n");
 	}
-	if (sm.nf > 0)
+}
+
+static void
+text_failed(struct buf *out, const struct summary *sm, int flags)
+{
+	size_t	 i;
+
+	if (sm->nf > 0)
 		buf_printf(out, "%sfailed%s\n", col(flags, "\033[1m"),
 		    col(flags, "\033[0m"));
-	for (i = 0; i < sm.nf; i++) {
+	for (i = 0; i < sm->nf; i++) {
 		buf_printf(out, "  line %zu  %s#%.*s%s  worker %ld  %.*s\n",
-		    sm.f[i].line, col(flags, "\033[31m"),
-		    (int)sm.f[i].statuslen, sm.f[i].status ? sm.f[i].status :
-		    "", col(flags, "\033[0m"), sm.f[i].worker,
-		    (int)(sm.f[i].textlen > 60 ? 60 : sm.f[i].textlen),
-		    sm.f[i].text);
-		if (sm.f[i].log != NULL)
+		    sm->f[i].line, col(flags, "\033[31m"),
+		    (int)sm->f[i].statuslen, sm->f[i].status ?
+		    sm->f[i].status : "", col(flags, "\033[0m"),
+		    sm->f[i].worker, (int)(sm->f[i].textlen > 60 ? 60 :
+		    sm->f[i].textlen), sm->f[i].text);
+		if (sm->f[i].log != NULL)
 			buf_printf(out, "        log (on worker %ld): %.*s\n",
-			    sm.f[i].worker, (int)sm.f[i].loglen, sm.f[i].log);
+			    sm->f[i].worker, (int)sm->f[i].loglen,
+			    sm->f[i].log);
 	}
-out:
+}
+
+/* The report for a terminal: colors with STATUS_COLOR. */
+static void
+format_text(struct buf *out, const struct summary *sm, struct live *lv,
+    const char *name, time_t now, int flags)
+{
+	text_head(out, sm, name, now, flags);
+	text_workers(out, sm, lv, now, flags);
+	text_failed(out, sm, flags);
+}
+
+int
+status_format(const struct tf_file *f, struct live *lv, const char *name,
+    time_t now, int flags, struct buf *out, char *err, size_t errlen)
+{
+	struct summary	 sm;
+
+	if (summarize(f, now, &sm, err, errlen) == -1) {
+		free(sm.w);
+		free(sm.f);
+		return -1;
+	}
+	if (flags & STATUS_JSON)
+		format_json(out, &sm, lv, name, now);
+	else
+		format_text(out, &sm, lv, name, now, flags);
 	free(sm.w);
 	free(sm.f);
 	return out->s == NULL ? -1 : 0;
