@@ -4,7 +4,6 @@
  */
 #define _DEFAULT_SOURCE
 #include <sys/types.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -17,12 +16,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "client.h"
 #include "edit.h"
+#include "paths.h"
 #include "proto.h"
 #include "shquote.h"
-#include "taskfile.h"
+#include "sig.h"
+#include "transport.h"
 #include "worker.h"
 
+/* --lock: hold the lock through an "rtq-claim lock" until a Ctrl-C. */
 int
 do_lock(struct worker *w)
 {
@@ -57,7 +61,7 @@ do_lock(struct worker *w)
 	printf("%s is locked: edit it now; press Ctrl-C to release the "
 	    "lock\n", w->where);
 	fflush(stdout);
-	pfd[0].fd = selfpipe[0];
+	pfd[0].fd = sig_fd();
 	pfd[1].fd = out;
 	pfd[0].events = pfd[1].events = POLLIN;
 	while (!got_int && !got_hard) {
@@ -118,7 +122,7 @@ do_add(struct worker *w)
 		if (rv != TP_RETRY || got_int || got_hard)
 			break;
 		say("%s; retrying in 1 s", err);
-		if (nap(1000))
+		if (sig_nap(1000))
 			break;
 	}
 	close(fd);
@@ -143,13 +147,13 @@ werr:
  * master, after checking that the master's machine type is ours.
  */
 int
-do_install(const char *target, const char *argv0)
+do_install(const char *target, const char *self)
 {
 	struct tp	 t;
 	struct buf	 out = BUF_INIT, eout = BUF_INIT, cmd = BUF_INIT;
 	struct utsname	 u;
 	char		 err[1024], bin[4096], dir[4096], *host = NULL;
-	const char	*colon = strchr(target, ':'), *slash;
+	const char	*colon = strchr(target, ':');
 	int		 fd, st, rv = 1;
 
 	if (colon != NULL) {
@@ -159,18 +163,23 @@ do_install(const char *target, const char *argv0)
 		host = strdup(target);
 		snprintf(dir, sizeof(dir), "~/.local/bin");
 	}
-	if (host == NULL || *host == '\0' || dir[0] == '\0')
-		usage_exit("--install-master: expected HOST or HOST:DIR");
-	slash = strrchr(argv0, '/');
-	snprintf(bin, sizeof(bin), "%.*s%srtq-claim", slash ? (int)(slash -
-	    argv0) : 0, argv0, slash ? "/" : "");
+	if (host == NULL || *host == '\0' || dir[0] == '\0') {
+		free(host);
+		return 2;
+	}
+	if (paths_claim_beside(self, bin, sizeof(bin)) == -1) {
+		say("%s: the path of the rtq-claim beside it is too long",
+		    self);
+		free(host);
+		return 1;
+	}
 	if ((fd = open(bin, O_RDONLY | O_CLOEXEC)) == -1) {
 		say("%s: %s (rtq-claim is installed beside rtq)", bin,
 		    strerror(errno));
 		free(host);
 		return 1;
 	}
-	if (uname(&u) == -1 || tp_init(&t, host, "-", argv0, err,
+	if (uname(&u) == -1 || tp_init(&t, host, "-", self, err,
 	    sizeof(err)) == -1) {
 		say("%s", err);
 		close(fd);
@@ -257,24 +266,15 @@ read_file(const char *path, struct buf *b)
 	return n == 0 && buf_grow(b, 0) == 0 ? 0 : -1;
 }
 
-/*
- * --edit: a copy of the file in $VISUAL/$EDITOR, then the edit merged
- * back by rtq-claim under the lock (common/edit.h): claims made while the
- * editor was open are kept, and nobody waits for the editor.  Edits that
- * would make a task run twice need a yes at the terminal.
- */
-int
-do_edit(struct worker *w)
+/* The task file, by rtq-claim cat, into base.  Returns 0, or 1 (said). */
+static int
+edit_fetch(struct worker *w, struct buf *base)
 {
 	struct tp_reply	 r;
-	struct buf	 base = BUF_INIT, mine = BUF_INIT, warn = BUF_INIT;
-	char		 dir[4096], copy[4200], orig[4200], err[2048];
-	const char	*tmp = getenv("TMPDIR"), *ed, *base_name, *p;
+	const char	*p;
 	size_t		 n;
-	int		 rv = 1, st, fd;
-	pid_t		 pid;
 
-	if (call(w, "cat", NULL, 0, &r) != TP_OK)
+	if (client_call(w, "cat", NULL, 0, &r) != TP_OK)
 		return 1;
 	/* "RTQ1 ok SIZE", then the file (after any login noise) */
 	for (p = r.raw.s; p != NULL && strncmp(p, PROTO_MAGIC " ok ", 8) != 0;
@@ -288,15 +288,139 @@ do_edit(struct worker *w)
 		tp_reply_free(&r);
 		return 1;
 	}
-	buf_add(&base, p + 1, n);
-	buf_grow(&base, 0);
+	buf_add(base, p + 1, n);
+	buf_grow(base, 0);
 	tp_reply_free(&r);
+	return 0;
+}
+
+/* $VISUAL, else $EDITOR, else vi, on path.  Returns 0, or -1 (said). */
+static int
+edit_run_editor(const char *path)
+{
+	const char	*ed;
+	int		 st;
+	pid_t		 pid;
+
+	if ((ed = getenv("VISUAL")) == NULL || *ed == '\0')
+		if ((ed = getenv("EDITOR")) == NULL || *ed == '\0')
+			ed = "vi";
+	setenv("RTQ_ED", ed, 1);
+	if ((pid = fork()) == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", "exec $RTQ_ED \"$1\"", "sh", path,
+		    (char *)NULL);
+		_exit(127);
+	}
+	while (pid > 0 && waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (pid == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		say("the editor (%s) failed; nothing written back; your copy "
+		    "is %s", ed, path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * An edit that would run a task twice is written back only after a yes
+ * at the terminal.  Returns 1 to write it back, 0 not to (said).
+ */
+static int
+edit_confirm(const struct buf *base, const struct buf *mine,
+    const char *copy)
+{
+	struct buf	 warn = BUF_INIT;
+	char		 answer[16] = "";
+	int		 ok = 1;
+
+	if (edit_check(base->s, base->len, mine->s, mine->len, &warn) > 0) {
+		fputs(warn.s, stderr);
+		if (!isatty(STDIN_FILENO)) {
+			say("refusing to write this back without a terminal "
+			    "to confirm; your copy is %s", copy);
+			ok = 0;
+		} else {
+			fprintf(stderr, "write it back anyway? [y/N] ");
+			if (fgets(answer, sizeof(answer), stdin) == NULL ||
+			    (answer[0] != 'y' && answer[0] != 'Y')) {
+				say("nothing written back; your copy is %s",
+				    copy);
+				ok = 0;
+			}
+		}
+	}
+	buf_free(&warn);
+	return ok;
+}
+
+/*
+ * rtq-claim put, from a file in dir: the size of the original, the
+ * original, the edit.  Returns 0, or -1 (said).
+ */
+static int
+edit_put(struct worker *w, const char *dir, const struct buf *base,
+    const struct buf *mine, const char *copy)
+{
+	struct tp_reply	 r;
+	char		 put[4200], err[2048];
+	size_t		 n;
+	int		 st, fd;
+
+	snprintf(put, sizeof(put), "%s/.put", dir);
+	if ((fd = open(put, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1 || dprintf(fd, "%zu\n", base->len) < 0 ||
+	    write(fd, base->s, base->len) != (ssize_t)base->len ||
+	    write(fd, mine->s, mine->len) != (ssize_t)mine->len) {
+		say("%s: %s", put, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	st = tp_call_input(&w->tp, "put", NULL, 0, fd, &r, err, sizeof(err));
+	close(fd);
+	unlink(put);
+	if (st != TP_OK) {
+		say("%s; nothing written back; your copy is %s", err, copy);
+		tp_reply_free(&r);
+		return -1;
+	}
+	n = strstr(r.raw.s, " kept ") ? strtoul(strstr(r.raw.s, " kept ") + 6,
+	    NULL, 10) : 0;
+	printf("%s: written back", w->where);
+	if (n > 0)
+		printf(" (%zu line%s you deleted had been claimed meanwhile: "
+		    "kept at the end)", n, n == 1 ? "" : "s");
+	printf("\n");
+	tp_reply_free(&r);
+	return 0;
+}
+
+/*
+ * --edit: a copy of the file in $VISUAL/$EDITOR, then the edit merged
+ * back by rtq-claim under the lock (common/edit.h): claims made while the
+ * editor was open are kept, and nobody waits for the editor.  Edits that
+ * would make a task run twice need a yes at the terminal.  Where the edit
+ * is not written back, the copy is kept and named.
+ */
+int
+do_edit(struct worker *w)
+{
+	struct buf	 base = BUF_INIT, mine = BUF_INIT;
+	char		 dir[4096], copy[4200], orig[4200];
+	const char	*tmp = getenv("TMPDIR"), *base_name;
+	int		 rv = 1;
+
+	if (edit_fetch(w, &base) != 0)
+		return 1;
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
 	snprintf(dir, sizeof(dir), "%s/rtq-edit.XXXXXX", tmp);
 	if (mkdtemp(dir) == NULL) {
 		say("%s: %s", dir, strerror(errno));
-		goto out;
+		buf_free(&base);
+		return 1;
 	}
 	base_name = strrchr(w->tp.file, '/');
 	base_name = base_name ? base_name + 1 : w->tp.file;
@@ -307,24 +431,8 @@ do_edit(struct worker *w)
 		say("%s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if ((ed = getenv("VISUAL")) == NULL || *ed == '\0')
-		if ((ed = getenv("EDITOR")) == NULL || *ed == '\0')
-			ed = "vi";
-	setenv("RTQ_ED", ed, 1);
-	if ((pid = fork()) == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", "exec $RTQ_ED \"$1\"", "sh", copy,
-		    (char *)NULL);
-		_exit(127);
-	}
-	while (pid > 0 && waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
-	if (pid == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		say("the editor (%s) failed; nothing written back; your copy "
-		    "is %s", ed, copy);
+	if (edit_run_editor(copy) == -1)
 		goto keep;
-	}
 	if (read_file(copy, &mine) == -1) {
 		say("%s: %s", copy, strerror(errno));
 		goto keep;
@@ -334,62 +442,21 @@ do_edit(struct worker *w)
 		rv = 0;
 		goto out;
 	}
-	if (edit_check(base.s, base.len, mine.s, mine.len, &warn) > 0) {
-		char answer[16] = "";
-
-		fputs(warn.s, stderr);
-		if (!isatty(STDIN_FILENO)) {
-			say("refusing to write this back without a terminal "
-			    "to confirm; your copy is %s", copy);
-			goto keep;
-		}
-		fprintf(stderr, "write it back anyway? [y/N] ");
-		if (fgets(answer, sizeof(answer), stdin) == NULL ||
-		    (answer[0] != 'y' && answer[0] != 'Y')) {
-			say("nothing written back; your copy is %s", copy);
-			goto keep;
-		}
-	}
-	/* rtq-claim put: the size of the original, the original, the edit */
-	snprintf(orig, sizeof(orig), "%s/.put", dir);
-	if ((fd = open(orig, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1 || dprintf(fd, "%zu\n", base.len) < 0 ||
-	    write(fd, base.s, base.len) != (ssize_t)base.len ||
-	    write(fd, mine.s, mine.len) != (ssize_t)mine.len) {
-		say("%s: %s", orig, strerror(errno));
-		if (fd != -1)
-			close(fd);
+	if (!edit_confirm(&base, &mine, copy) ||
+	    edit_put(w, dir, &base, &mine, copy) == -1)
 		goto keep;
-	}
-	st = tp_call_input(&w->tp, "put", NULL, 0, fd, &r, err, sizeof(err));
-	close(fd);
-	unlink(orig);
-	if (st != TP_OK) {
-		say("%s; nothing written back; your copy is %s", err, copy);
-		tp_reply_free(&r);
-		goto keep;
-	}
-	n = strstr(r.raw.s, " kept ") ? strtoul(strstr(r.raw.s, " kept ") + 6,
-	    NULL, 10) : 0;
-	printf("%s: written back", w->where);
-	if (n > 0)
-		printf(" (%zu line%s you deleted had been claimed meanwhile: "
-		    "kept at the end)", n, n == 1 ? "" : "s");
-	printf("\n");
-	tp_reply_free(&r);
 	rv = 0;
 out:
 	unlink(copy);
-	snprintf(orig, sizeof(orig), "%s/.original", dir);
 	unlink(orig);
 	rmdir(dir);
 keep:
 	buf_free(&base);
 	buf_free(&mine);
-	buf_free(&warn);
 	return rv;
 }
 
+/* --reset [K] [--failed]: reset the file, or its failed tasks. */
 int
 do_reset(struct worker *w)
 {
@@ -404,7 +471,7 @@ do_reset(struct worker *w)
 	}
 	if (w->o->failed)
 		words[n++] = "--failed";
-	if (call(w, "reset", words, n, &r) != TP_OK)
+	if (client_call(w, "reset", words, n, &r) != TP_OK)
 		return 1;
 	tp_reply_free(&r);
 	printf("%s reset%s\n", w->where, w->o->failed ? " (failed tasks)" :
@@ -425,7 +492,7 @@ status_once(struct worker *w, int json, int clear)
 	else if (isatty(STDOUT_FILENO) && ((e = getenv("NO_COLOR")) == NULL ||
 	    *e == '\0'))
 		words[n++] = "--color";
-	if (call(w, "status", words, n, &r) != TP_OK)
+	if (client_call(w, "status", words, n, &r) != TP_OK)
 		return 1;
 	/* the report follows the head line (after any login noise) */
 	for (body = r.raw.s; body != NULL && strncmp(body, PROTO_MAGIC " ok",
@@ -443,6 +510,7 @@ status_once(struct worker *w, int json, int clear)
 	return 0;
 }
 
+/* --status [--json] [--watch SECONDS]. */
 int
 do_status(struct worker *w)
 {
@@ -454,7 +522,7 @@ do_status(struct worker *w)
 		if ((rv = status_once(w, w->o->json, isatty(STDOUT_FILENO))) !=
 		    0)
 			return rv;
-	} while (!nap((int)(w->o->watch * 1000)));
+	} while (!sig_nap((int)(w->o->watch * 1000)));
 	return 0;
 }
 

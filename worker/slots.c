@@ -3,12 +3,9 @@
  */
 #define _DEFAULT_SOURCE
 #include <sys/types.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,10 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "edit.h"
-#include "proto.h"
-#include "shquote.h"
-#include "taskfile.h"
+#include "buf.h"
+#include "sig.h"
 #include "worker.h"
 
 /* Write all of s, or give up (the terminal went away). */
@@ -40,8 +35,7 @@ out_all(const char *s, size_t n)
  * -j N: N workers, each a child process in its own process group (a
  * Ctrl-C reaches them once, forwarded from here).  Their output comes
  * through a pipe each and goes out a line at a time, each line after the
- * worker's id.  Returns the exit status for the parent (the worst of the
- * children), or -1 in a child, with *slot set.
+ * worker's id.  See worker.h.
  */
 int
 slots_run(int n, int *slot)
@@ -79,7 +73,7 @@ slots_run(int n, int *slot)
 		snprintf(prefix[i], sizeof(prefix[i]), "[slot %d] ", i);
 		open_fds++;
 	}
-	pfd[n].fd = selfpipe[0];
+	pfd[n].fd = sig_fd();
 	pfd[n].events = POLLIN;
 	while (open_fds > 0) {
 		if (poll(pfd, (nfds_t)n + 1, -1) == -1 && errno != EINTR)
@@ -89,7 +83,7 @@ slots_run(int n, int *slot)
 			int sig = got_any;
 
 			got_any = 0;
-			drain_selfpipe();
+			sig_drain();
 			for (i = 0; i < n; i++)
 				kill(pid[i], sig);
 		}

@@ -1,8 +1,11 @@
 /*
- * worker: what the parts of rtq share -- its options, the state of one
- * worker, the signal flags, and the helpers every part uses.
+ * worker: what the parts of rtq share -- its options and the state of one
+ * worker.
  *
- *	rtq.c		options, the worker loop, signals
+ *	rtq.c		main: options, the worker loop
+ *	client.c	the requests to rtq-claim (register, next, finish...)
+ *	sig.c		signals, the self-pipe and the waits they end
+ *	paths.c		this program, rtq-claim beside it, task file paths
  *	admin.c		--add, --edit, --lock, --reset, --status, --install-master
  *	slots.c		-j N: N workers in child processes
  *	shell.c		the long-lived bash of a worker
@@ -11,16 +14,13 @@
 #ifndef RTQ_WORKER_H
 #define RTQ_WORKER_H
 
-#include <signal.h>
 #include <stddef.h>
 
 #include "shell.h"
 #include "transport.h"
 
-#define GRACE_MS	5000	/* TERM to KILL, when a task is stopped */
-#define BACKOFF_MAX	60
-#define RUN_LOST	(-10)	/* run_task: we were declared lost */
 #define CLAIM_RELEASE_WORD	(-1)	/* prev_status: give the task back */
+#define MAXSLOTS	64
 
 struct opts {
 	const char	*master;
@@ -55,37 +55,27 @@ struct worker {
 	char		 where[1024];
 };
 
-#define MAXSLOTS	64
-
-/* Set by the signal handlers (rtq.c); selfpipe is written on each. */
-extern volatile sig_atomic_t got_int, got_hard, hard_sig, got_any;
-extern int selfpipe[2];
-
-/* A one-line error and the usage on stderr; exit 2. */
-void	 usage_exit(const char *) __attribute__((noreturn));
-/* A message on stderr, after "rtq: ". */
-void	 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* One request, ssh failures retried with backoff (see rtq.c). */
-int	 call(struct worker *, const char *sub, const char *const *words,
-	    int n, struct tp_reply *);
-/* Sleep up to ms; 1 when a signal asks to stop. */
-int	 nap(int ms);
-void	 drain_selfpipe(void);
-/* The exit status after a stopping signal: 129, 130 or 143. */
-int	 stop_code(void);
-double	 now_sec(void);
-/* A local path made absolute (from the current directory); NULL: memory. */
-char	*local_path(const char *);
-
-/* admin.c: the commands that do not run tasks */
+/*
+ * admin.c: the commands that do not run tasks.  Each returns rtq's exit
+ * status: 0, or 1 after saying what failed.
+ */
 int	 do_add(struct worker *);
 int	 do_edit(struct worker *);
 int	 do_lock(struct worker *);
 int	 do_reset(struct worker *);
 int	 do_status(struct worker *);
-int	 do_install(const char *target, const char *argv0);
+/*
+ * --install-master target, with the rtq-claim beside self.  Returns 0, 1
+ * (said), or 2 when target is not HOST or HOST:DIR (not said: a usage
+ * error, for the caller to report).
+ */
+int	 do_install(const char *target, const char *self);
 
-/* slots.c: returns the parent's exit status, or -1 in slot *slot */
+/*
+ * slots.c: start n workers in child processes and pass their output on.
+ * Returns the parent's exit status (the worst of the children's), or -1
+ * in a child, with *slot set to its number (0..n-1).
+ */
 int	 slots_run(int n, int *slot);
 
 #endif

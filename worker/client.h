@@ -1,0 +1,63 @@
+/*
+ * client: a worker's requests to rtq-claim, built from its state (struct
+ * worker) and sent through its transport.
+ *
+ * The previous item's result (has_prev, prev_*) travels with the next
+ * request, so a claim costs one exchange; report_prev sends it alone when
+ * the worker leaves.  Each request that changes the file carries
+ * "ID/SEQ", SEQ new for each request and kept by its retries, so that
+ * rtq-claim applies a retried request once.
+ */
+#ifndef RTQ_CLIENT_H
+#define RTQ_CLIENT_H
+
+#include <stddef.h>
+
+#include "transport.h"
+#include "worker.h"
+
+/*
+ * One request with retries: ssh failures and a busy or full master are
+ * retried with backoff, said once per failure on stderr.  Returns TP_OK
+ * with the reply in *r (free it), TP_FATAL, TP_SOFT, or TP_RETRY when a
+ * signal asked us to stop.
+ */
+int	 client_call(struct worker *, const char *sub,
+	    const char *const *words, int n, struct tp_reply *r);
+
+/*
+ * Register as worker want (-1: a new id), named by --name or the host
+ * name and addresses.  Returns 0 with w->id set, or -1 (said).
+ */
+int	 client_register(struct worker *, long want);
+
+/*
+ * Ask for the next item after w->pos, with the previous result when there
+ * is one.  Returns what client_call returns.
+ */
+int	 client_next(struct worker *, struct tp_reply *r);
+
+/* Keep the result of an item (status, or CLAIM_RELEASE_WORD) to report. */
+void	 client_set_prev(struct worker *, int init, size_t line, int status,
+	    const char *text);
+
+/*
+ * Report the previous task's result alone (when leaving).  Clears
+ * got_hard, so that the report is retried through a hard stop.
+ */
+void	 client_report_prev(struct worker *);
+
+/*
+ * Tell the master we are alive (and our lease).  Returns 1 when it says we
+ * were declared lost, 0 otherwise (a failed heartbeat is tried again at
+ * the next one, never waited for).
+ */
+int	 client_heartbeat(struct worker *);
+
+/* Leaving: the master forgets our lease (one try). */
+void	 client_goodbye(struct worker *);
+
+/* Say that the master declared us lost. */
+void	 client_say_lost(const struct worker *);
+
+#endif

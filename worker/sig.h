@@ -1,0 +1,47 @@
+/*
+ * sig: the worker's signals and the waits they end.
+ *
+ * The handlers only set flags and write a byte to a self-pipe; every wait
+ * of the worker polls the pipe's read end (sig_fd), so that a signal ends
+ * it at once:
+ *
+ *	SIGINT		got_int: let the running task finish, then stop;
+ *	2nd SIGINT,	got_hard, hard_sig: stop the task now (TERM its
+ *	SIGTERM, SIGHUP	process group), then stop.
+ *
+ * got_any holds the last signal of any kind, for -j N to pass on.  SIGPIPE
+ * is ignored: a write to a closed pipe fails with EPIPE instead.
+ */
+#ifndef RTQ_SIG_H
+#define RTQ_SIG_H
+
+#include <signal.h>
+
+/* Set by the handlers; got_hard may be cleared to let a report through. */
+extern volatile sig_atomic_t got_int, got_hard, hard_sig, got_any;
+
+/*
+ * Make the self-pipe and install the handlers.  Returns 0, or -1 with
+ * errno set when the pipe could not be made.
+ */
+int	 sig_setup(void);
+/* The read end of the self-pipe: readable after a signal. */
+int	 sig_fd(void);
+/* Read what the handlers wrote to the self-pipe, without waiting. */
+void	 sig_drain(void);
+/* Sleep up to ms, waking for a signal.  Returns 1 when asked to stop. */
+int	 sig_nap(int ms);
+/*
+ * The same, but with hard_only, a first Ctrl-C does not end the sleep:
+ * returns 1 only on a hard stop.
+ */
+int	 sig_nap_until(int ms, int hard_only);
+/* The exit status after a hard stop: 129 (SIGHUP), 130 or 143 (SIGTERM). */
+int	 sig_stop_code(void);
+
+/* The monotonic clock in seconds, for the deadlines of the waits. */
+double	 now_sec(void);
+/* A message and a newline on stderr, after "rtq: " (stdout flushed). */
+void	 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
