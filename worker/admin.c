@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "client.h"
 #include "edit.h"
+#include "fdio.h"
 #include "paths.h"
 #include "proto.h"
 #include "shquote.h"
@@ -32,7 +33,6 @@ do_lock(struct worker *w)
 {
 	char		 err[1024], line[256];
 	int		 in, out, st;
-	ssize_t		 n;
 	size_t		 len = 0;
 	pid_t		 pid;
 	struct pollfd	 pfd[2];
@@ -42,13 +42,9 @@ do_lock(struct worker *w)
 		say("%s", err);
 		return 1;
 	}
-	while (len < sizeof(line) - 1 && (n = read(out, line + len, 1)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || line[len] == '\n')
-			break;
+	while (len < sizeof(line) - 1 && fdio_read(out, line + len, 1) == 1 &&
+	    line[len] != '\n')
 		len++;
-	}
 	line[len] = '\0';
 	if (strncmp(line, PROTO_MAGIC " locked", 11) != 0) {
 		close(in);
@@ -87,34 +83,26 @@ int
 do_add(struct worker *w)
 {
 	struct tp_reply	 r;
-	char		 path[4096], buf[65536], err[2048], *end;
-	const char	*tmp = getenv("TMPDIR");
+	char		 path[4096], err[2048], *end;
 	ssize_t		 n;
 	int		 fd, rv;
 
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(path, sizeof(path), "%s/rtq-add.XXXXXX", tmp);
+	snprintf(path, sizeof(path), "%s/rtq-add.XXXXXX", fdio_tmpdir());
 	if ((fd = mkstemp(path)) == -1) {
 		say("%s: %s", path, strerror(errno));
 		return 1;
 	}
 	unlink(path);
 	if (w->o->command != NULL) {
-		n = (ssize_t)strlen(w->o->command);
-		if (write(fd, w->o->command, (size_t)n) != n ||
-		    write(fd, "\n", 1) != 1)
+		if (fdio_write_all(fd, w->o->command, strlen(w->o->command)) ==
+		    -1 || fdio_write_all(fd, "\n", 1) == -1)
 			goto werr;
 	} else {
 		if (isatty(STDIN_FILENO))
 			say("reading tasks from standard input, one a line; "
 			    "end with Ctrl-D");
-		while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 || write(fd, buf, (size_t)n) != n)
-				goto werr;
-		}
+		if (fdio_copy(STDIN_FILENO, fd) == -1)
+			goto werr;
 	}
 	for (;;) {
 		rv = tp_call_input(&w->tp, "add", NULL, 0, fd, &r, err,
@@ -236,36 +224,6 @@ out:
 	return rv;
 }
 
-static int
-write_file(const char *path, const char *s, size_t n)
-{
-	int	 fd, r = 0;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600))
-	    == -1)
-		return -1;
-	if (write(fd, s, n) != (ssize_t)n)
-		r = -1;
-	if (close(fd) == -1)
-		r = -1;
-	return r;
-}
-
-static int
-read_file(const char *path, struct buf *b)
-{
-	char	 chunk[65536];
-	ssize_t	 n;
-	int	 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_add(b, chunk, (size_t)n);
-	close(fd);
-	return n == 0 && buf_grow(b, 0) == 0 ? 0 : -1;
-}
-
 /* The task file, by rtq-claim cat, into base.  Returns 0, or 1 (said). */
 static int
 edit_fetch(struct worker *w, struct buf *base)
@@ -371,8 +329,8 @@ edit_put(struct worker *w, const char *dir, const struct buf *base,
 	snprintf(put, sizeof(put), "%s/.put", dir);
 	if ((fd = open(put, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
 	    -1 || dprintf(fd, "%zu\n", base->len) < 0 ||
-	    write(fd, base->s, base->len) != (ssize_t)base->len ||
-	    write(fd, mine->s, mine->len) != (ssize_t)mine->len) {
+	    fdio_write_all(fd, base->s, base->len) == -1 ||
+	    fdio_write_all(fd, mine->s, mine->len) == -1) {
 		say("%s: %s", put, strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -409,14 +367,12 @@ do_edit(struct worker *w)
 {
 	struct buf	 base = BUF_INIT, mine = BUF_INIT;
 	char		 dir[4096], copy[4200], orig[4200];
-	const char	*tmp = getenv("TMPDIR"), *base_name;
+	const char	*base_name;
 	int		 rv = 1;
 
 	if (edit_fetch(w, &base) != 0)
 		return 1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(dir, sizeof(dir), "%s/rtq-edit.XXXXXX", tmp);
+	snprintf(dir, sizeof(dir), "%s/rtq-edit.XXXXXX", fdio_tmpdir());
 	if (mkdtemp(dir) == NULL) {
 		say("%s: %s", dir, strerror(errno));
 		buf_free(&base);
@@ -426,14 +382,14 @@ do_edit(struct worker *w)
 	base_name = base_name ? base_name + 1 : w->tp.file;
 	snprintf(copy, sizeof(copy), "%s/%s", dir, base_name);
 	snprintf(orig, sizeof(orig), "%s/.original", dir);
-	if (write_file(copy, base.s, base.len) == -1 ||
-	    write_file(orig, base.s, base.len) == -1) {
+	if (fdio_write_file(copy, base.s, base.len, 0600) == -1 ||
+	    fdio_write_file(orig, base.s, base.len, 0600) == -1) {
 		say("%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (edit_run_editor(copy) == -1)
 		goto keep;
-	if (read_file(copy, &mine) == -1) {
+	if (fdio_read_file(copy, &mine) == -1) {
 		say("%s: %s", copy, strerror(errno));
 		goto keep;
 	}

@@ -14,21 +14,19 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "sig.h"
 #include "worker.h"
 
-/* Write all of s, or give up (the terminal went away). */
+/*
+ * A line of a slot's output on ours, after prefix.  A write that fails is
+ * given up: the terminal went away, and nobody is left to read it.
+ */
 static void
-out_all(const char *s, size_t n)
+out_line(const char *prefix, const char *s, size_t n)
 {
-	ssize_t	 k;
-
-	while (n > 0 && ((k = write(STDOUT_FILENO, s, n)) > 0 ||
-	    (k == -1 && errno == EINTR)))
-		if (k > 0) {
-			s += k;
-			n -= (size_t)k;
-		}
+	(void)fdio_write_all(STDOUT_FILENO, prefix, strlen(prefix));
+	(void)fdio_write_all(STDOUT_FILENO, s, n);
 }
 
 /*
@@ -91,13 +89,12 @@ slots_run(int n, int *slot)
 			if (pfd[i].fd == -1 || !(pfd[i].revents & (POLLIN |
 			    POLLHUP | POLLERR)))
 				continue;
-			if ((k = read(pfd[i].fd, chunk, sizeof(chunk))) <= 0) {
-				if (k == -1 && errno == EINTR)
-					continue;
+			if ((k = fdio_read(pfd[i].fd, chunk, sizeof(chunk))) <=
+			    0) {
 				if (line[i].len > 0) {
 					buf_addc(&line[i], '\n');
-					out_all(prefix[i], strlen(prefix[i]));
-					out_all(line[i].s, line[i].len);
+					out_line(prefix[i], line[i].s,
+					    line[i].len);
 				}
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
@@ -115,11 +112,9 @@ slots_run(int n, int *slot)
 					snprintf(prefix[i], sizeof(prefix[i]),
 					    "[%ld] ", id);
 				else if (strncmp(line[i].s, "[rtq ", 5) == 0)
-					out_all(line[i].s, len);
-				else {
-					out_all(prefix[i], strlen(prefix[i]));
-					out_all(line[i].s, len);
-				}
+					out_line("", line[i].s, len);
+				else
+					out_line(prefix[i], line[i].s, len);
 				memmove(line[i].s, line[i].s + len,
 				    line[i].len - len);
 				line[i].len -= len;
@@ -129,7 +124,7 @@ slots_run(int n, int *slot)
 	for (i = 0; i < n; i++) {
 		while (waitpid(pid[i], &st, 0) == -1 && errno == EINTR)
 			;
-		st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		st = fdio_exit_code(st);
 		if (st > rv)
 			rv = st;
 		buf_free(&line[i]);
