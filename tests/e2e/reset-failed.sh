@@ -118,7 +118,6 @@ say "a #lost written by rtq-claim (a lease ran out) and a real #error2"
 G=$T/real.sh
 printf '%s\n' 'echo ok-task' 'echo will-fail ' 'echo will-be-lost #:x' 'echo runs' >"$G"
 cp "$G" "$T/real-orig"
-c() { "$CLAIM" "$@" >"$T/reply" || { cat "$T/reply"; die "rtq-claim $*"; }; }
 c register "$G" - w0
 c register "$G" - w1
 c register "$G" - w2
@@ -127,9 +126,9 @@ c next "$G" 0 2 task 2 0 'echo ok-task'		# ok; will-fail (3)
 c next "$G" 1 0					# will-be-lost (4)
 c next "$G" 2 0					# runs (5)
 c finish "$G" 0 task 3 2 'echo will-fail '	# #error2
-c heartbeat "$G" 1 1
-sleep 2.2
-c heartbeat "$G" 2				# w1's lease ran out: line 4 #lost
+c heartbeat "$G" 1 1				# w1: a lease of 1 s
+# 3 s later on rtq-claim's clock (RTQ_NOW) w1's lease has run out: line 4 #lost
+RTQ_NOW=+3 c heartbeat "$G" 2
 cat "$G"
 unstamp "$G" >"$T/real-state"
 expect_file "$T/real-state" <<'EOF'
