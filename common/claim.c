@@ -569,10 +569,6 @@ claim_register(const struct tf_file *f, long want, const char *name,
 		snprintf(err, errlen, "worker name holds a line break");
 		return -1;
 	}
-	if (safe_name(name, &nm) == -1) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	if (want > TF_MAXID) {
 		snprintf(err, errlen, "worker id %ld is too large (at most "
 		    "%ld)", want, TF_MAXID);
@@ -597,6 +593,8 @@ claim_register(const struct tf_file *f, long want, const char *name,
 	    patch_replace(p, 0, tf_linelen(f, 0), b.s, b.len) :
 	    patch_replace(p, 0, 0, b.s, b.len);
 	buf_reset(&b);
+	if (r == 0)
+		r = safe_name(name, &nm);
 	if (r == 0)
 		r = buf_printf(&b, "# worker %ld: %s (%s)", id, nm.s, now);
 	if (r == 0)

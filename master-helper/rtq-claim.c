@@ -120,21 +120,6 @@ usage(const char *msg)
 	return PROTO_EUSAGE;
 }
 
-/*
- * The time stamp of now (the clock of clock.h).  transact stamps the
- * request again from the one reading of the clock it goes by, and reports
- * a malformed RTQ_NOW.
- */
-static void
-now_stamp(char out[TF_TIMELEN + 1])
-{
-	long long	 now;
-	char		 err[160];
-
-	(void)clock_now(&now, err, sizeof(err));
-	clock_stamp(now, out);
-}
-
 /* What one subcommand does to the file: fill the patch, remember a reply. */
 struct job {
 	struct proto_req	 q;
@@ -245,7 +230,8 @@ read_add(struct job *j, const char *cmd, const char **msg)
 		j->nadd++;
 	}
 	buf_free(&in);
-	return 0;
+	*msg = "add: out of memory";
+	return buf_failed(&j->add) ? -1 : 0;
 }
 
 /*
@@ -718,7 +704,7 @@ cmd_serve(const char *path)
 {
 	struct proto_req q;
 	struct job	 j;
-	char		*line = NULL, now[TF_TIMELEN + 1], m[128];
+	char		*line = NULL, m[128];
 	const char	*msg;
 	size_t		 cap = 0;
 	ssize_t		 n;
@@ -746,8 +732,6 @@ cmd_serve(const char *path)
 			continue;
 		}
 		memset(&j, 0, sizeof(j));
-		now_stamp(now);
-		j.req.now = now;
 		if (proto_decode_line(&q, line, (size_t)n, &msg) == -1 ||
 		    job_parse(&j, &q, &msg) == -1)
 			fail(PROTO_EUSAGE, msg);
@@ -767,7 +751,6 @@ main(int argc, char *argv[])
 {
 	struct proto_req q;
 	struct job	 j;
-	char		 now[TF_TIMELEN + 1];
 	const char	*path, *msg;
 	int		 r;
 
@@ -808,8 +791,6 @@ main(int argc, char *argv[])
 		break;
 	}
 	memset(&j, 0, sizeof(j));
-	now_stamp(now);
-	j.req.now = now;
 	if (job_parse(&j, &q, &msg) == -1) {
 		job_free(&j);
 		return usage(msg);
