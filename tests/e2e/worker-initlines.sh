@@ -9,24 +9,23 @@
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
-running_re=' # worker [0-9]+ # \([^)]* \.\.\.$'
-no_running() {
-	if grep -nE "$running_re" "$1"; then
-		die "$1: a task is left marked running"
-	fi
-}
-# wait_for SECONDS CMD...: poll until CMD succeeds
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		((n-- > 0)) || return 1
-		sleep 0.1
-	done
-}
 
 # The sections are independent: each runs in a subshell (die ends only
 # it), and all are run; the test fails if any did.
+
+# Where a task of worker 1 must fail while worker 0 runs a 3 s task
+# ("sleep 3; ..."), it waits for that claim instead of failing after a
+# fixed second, which on a loaded machine may come before worker 0 got
+# there.  await FILE TEXT: until a line of FILE is TEXT... claimed (20 s)
+cat >"$T/await" <<'EOF'
+#!/bin/bash
+for ((i = 0; i < 400; i++)); do
+	awk -v t="#$2" 'index($0, t) == 1 { f = 1 } END { exit !f }' "$1" && exit 0
+	sleep 0.05
+done
+exit 1
+EOF
+chmod +x "$T/await"
 failed=()
 section() {	# KEY TITLE FUNCTION
 	say "$1. $2"
@@ -85,7 +84,7 @@ sec_2() {
 cd $T/a #!
 v=A; fa() { echo "fa v=\$v"; } #!
 cd sub; echo x >>$T/count-cd-sub #!
-if [ "\$WORKERID" = 1 ]; then sleep 1; exit 3; fi; echo "OOO pwd=\$PWD v=\$v \$(fa)"
+if [ "\$WORKERID" = 1 ]; then $T/await $G 'sleep 3'; exit 3; fi; echo "OOO pwd=\$PWD v=\$v \$(fa)"
 exit #!#@1
 echo "SA pwd=\$PWD v=\$v"
 cd $T/b #!
@@ -116,7 +115,7 @@ EOF
 	expect_eq "cd sub ran once per worker" "$(wc -l <"$T/count-cd-sub")" 2
 	# (registration put the header above it: it is line 5 now)
 	expect_eq "line 5" "$(sed -n 5p "$G" | unstamp)" \
-		"#if [ \"\$WORKERID\" = 1 ]; then sleep 1; exit 3; fi; echo \"OOO pwd=\$PWD v=\$v \$(fa)\" # worker 1 # (T ... T) #error3 # worker 0 # (T ... T) #ok"
+		"#if [ \"\$WORKERID\" = 1 ]; then $T/await $G 'sleep 3'; exit 3; fi; echo \"OOO pwd=\$PWD v=\$v \$(fa)\" # worker 1 # (T ... T) #error3 # worker 0 # (T ... T) #ok"
 	no_running "$G"
 }
 
@@ -132,7 +131,7 @@ sec_2b() {
 	cat >"$K" <<EOF
 cd $T/c #!
 cd sub #!
-if [ "\$WORKERID" = 1 ]; then sleep 1; exit 3; fi; echo "REL pwd=\$PWD"
+if [ "\$WORKERID" = 1 ]; then $T/await $K 'sleep 3'; exit 3; fi; echo "REL pwd=\$PWD"
 exit #!#@1
 cd $T/d #!
 sleep 3; echo SD
@@ -154,7 +153,7 @@ EOF
 	grep -qw 'line 4' "$T/k0err" || die "worker 0 did not name init line 4"
 	grep -q '^AFTER2$' "$T/k0" && die "worker 0 went on after a failing init line"
 	expect_eq "the released task" "$(grep -E '^#?if ' "$K" | unstamp)" \
-		"if [ \"\$WORKERID\" = 1 ]; then sleep 1; exit 3; fi; echo \"REL pwd=\$PWD\" # worker 1 # (T ... T) #error3"
+		"if [ \"\$WORKERID\" = 1 ]; then $T/await $K 'sleep 3'; exit 3; fi; echo \"REL pwd=\$PWD\" # worker 1 # (T ... T) #error3"
 	no_running "$K"
 	timeout -k 5 30 "$RTQ" -x --poll 0.2 -i 2 "$K" </dev/null >"$T/k2" 2>&1 || { cat "$T/k2"; die "worker 2 failed"; }
 	cat "$T/k2"
@@ -175,7 +174,7 @@ sec_2c() {
 # a remark of the user's
 cd $T/e #!
 cd sub #!
-if [ "\$WORKERID" = 1 ]; then sleep 1; exit 3; fi; echo "RUN pwd=\$PWD"
+if [ "\$WORKERID" = 1 ]; then $T/await $M 'sleep 3'; exit 3; fi; echo "RUN pwd=\$PWD"
 exit #!#@1
 cd $T/f #!
 sleep 3; echo SF
