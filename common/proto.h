@@ -232,19 +232,4 @@ int	proto_decode_reply(char *buf, size_t len, struct proto_reply *r);
 /* The name of a FIN value ("none", ...). */
 const char *proto_fin_name(enum proto_fin);
 
-/* ---- transitional: the old reply parsers, until every caller moved ---- */
-struct proto_head {
-	enum proto_kind	 kind;
-	size_t		 pos;
-	char		 fin[16];
-	int		 nitems;
-	long		 id;
-	int		 code;
-	const char	*msg;
-};
-int	proto_head(const char *line, struct proto_head *);
-int	proto_item(const char *line, int *init, size_t *lineno,
-	    const char **text);
-int	proto_status_log(const char *s, int *status, const char **log);
-
 #endif

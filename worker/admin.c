@@ -31,27 +31,31 @@
 int
 do_lock(struct worker *w)
 {
+	struct proto_reply r;
 	char		 err[1024], line[256];
 	int		 in, out, st;
 	size_t		 len = 0;
 	pid_t		 pid;
 	struct pollfd	 pfd[2];
 
-	if ((pid = tp_spawn(&w->tp, "lock", &in, &out, err, sizeof(err)))
+	if ((pid = tp_spawn(&w->tp, PROTO_LOCK, &in, &out, err, sizeof(err)))
 	    == -1) {
 		say("%s", err);
 		return 1;
 	}
-	while (len < sizeof(line) - 1 && fdio_read(out, line + len, 1) == 1 &&
-	    line[len] != '\n')
-		len++;
-	line[len] = '\0';
-	if (strncmp(line, PROTO_MAGIC " locked", 11) != 0) {
+	/* the reply's head line, after what a login script printed */
+	do {
+		len = 0;
+		while (len < sizeof(line) - 1 && fdio_read(out, line + len,
+		    1) == 1 && line[len] != '\n')
+			len++;
+		line[len] = '\0';
+	} while (len > 0 && proto_find_head(line, len) != line);
+	if (proto_decode_head(line, &r) == -1 || r.kind != PROTO_LOCKED) {
 		close(in);
 		waitpid(pid, &st, 0);
 		say("could not lock %s%s%s", w->where, line[0] ? ": " : "",
-		    strncmp(line, PROTO_MAGIC " error ", 11) == 0 ?
-		    line + 13 : line);
+		    r.kind == PROTO_ERROR && r.msg != NULL ? r.msg : line);
 		return 1;
 	}
 	printf("%s is locked: edit it now; press Ctrl-C to release the "
@@ -82,9 +86,10 @@ do_lock(struct worker *w)
 int
 do_add(struct worker *w)
 {
+	struct proto_req q;
 	struct tp_reply	 r;
-	char		 path[4096], err[2048], *end;
-	ssize_t		 n;
+	char		 path[4096];
+	long long	 n;
 	int		 fd, rv;
 
 	snprintf(path, sizeof(path), "%s/rtq-add.XXXXXX", fdio_tmpdir());
@@ -104,24 +109,15 @@ do_add(struct worker *w)
 		if (fdio_copy(STDIN_FILENO, fd) == -1)
 			goto werr;
 	}
-	for (;;) {
-		rv = tp_call_input(&w->tp, "add", NULL, 0, fd, &r, err,
-		    sizeof(err));
-		if (rv != TP_RETRY || got_int || got_hard)
-			break;
-		say("%s; retrying in 1 s", err);
-		if (sig_nap(1000))
-			break;
-	}
+	client_req(&q, PROTO_ADD);
+	rv = client_call(w, &q, fd, &r);
 	close(fd);
 	if (rv != TP_OK) {
-		say("%s", err);
 		tp_reply_free(&r);
 		return 1;
 	}
-	n = strncmp(r.raw.s, PROTO_MAGIC " ok added ", 14) == 0 ?
-	    strtol(r.raw.s + 14, &end, 10) : -1;
-	printf("%s: added %zd task%s\n", w->where, n, n == 1 ? "" : "s");
+	n = r.p.okw == PROTO_OK_ADDED ? r.p.count : -1;
+	printf("%s: added %lld task%s\n", w->where, n, n == 1 ? "" : "s");
 	tp_reply_free(&r);
 	return 0;
 werr:
@@ -228,28 +224,25 @@ out:
 static int
 edit_fetch(struct worker *w, struct buf *base)
 {
+	struct proto_req q;
 	struct tp_reply	 r;
-	const char	*p;
-	size_t		 n;
+	int		 rv = 0;
 
-	if (client_call(w, "cat", NULL, 0, &r) != TP_OK)
+	client_req(&q, PROTO_CAT);
+	if (client_call(w, &q, -1, &r) != TP_OK)
 		return 1;
-	/* "RTQ1 ok SIZE", then the file (after any login noise) */
-	for (p = r.raw.s; p != NULL && strncmp(p, PROTO_MAGIC " ok ", 8) != 0;
-	    p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		;
-	n = p != NULL ? strtoul(p + 8, NULL, 10) : 0;
-	if (p != NULL)
-		p += strlen(p);
-	if (p == NULL || (size_t)(p + 1 - r.raw.s) + n > r.raw.len) {
+	/* "RTQ1 ok SIZE", then the file */
+	if (r.p.okw != PROTO_OK_SIZE || r.p.count < 0 ||
+	    (unsigned long long)r.p.count > r.p.bodylen) {
 		say("short reply from rtq-claim cat for %s", w->where);
-		tp_reply_free(&r);
-		return 1;
+		rv = 1;
+	} else if (buf_add(base, r.p.body, (size_t)r.p.count) == -1 ||
+	    buf_grow(base, 0) == -1) {
+		say("out of memory");
+		rv = 1;
 	}
-	buf_add(base, p + 1, n);
-	buf_grow(base, 0);
 	tp_reply_free(&r);
-	return 0;
+	return rv;
 }
 
 /* $VISUAL, else $EDITOR, else vi, on path.  Returns 0, or -1 (said). */
@@ -322,7 +315,8 @@ edit_put(struct worker *w, const char *dir, const struct buf *base,
     const struct buf *mine, const char *copy)
 {
 	struct tp_reply	 r;
-	char		 put[4200], err[2048];
+	struct proto_req q;
+	char		 put[4200];
 	size_t		 n;
 	int		 st, fd;
 
@@ -336,16 +330,16 @@ edit_put(struct worker *w, const char *dir, const struct buf *base,
 			close(fd);
 		return -1;
 	}
-	st = tp_call_input(&w->tp, "put", NULL, 0, fd, &r, err, sizeof(err));
+	client_req(&q, PROTO_PUT);
+	st = client_call(w, &q, fd, &r);
 	close(fd);
 	unlink(put);
 	if (st != TP_OK) {
-		say("%s; nothing written back; your copy is %s", err, copy);
+		say("nothing written back; your copy is %s", copy);
 		tp_reply_free(&r);
 		return -1;
 	}
-	n = strstr(r.raw.s, " kept ") ? strtoul(strstr(r.raw.s, " kept ") + 6,
-	    NULL, 10) : 0;
+	n = r.p.okw == PROTO_OK_KEPT && r.p.count > 0 ? (size_t)r.p.count : 0;
 	printf("%s: written back", w->where);
 	if (n > 0)
 		printf(" (%zu line%s you deleted had been claimed meanwhile: "
@@ -416,18 +410,13 @@ keep:
 int
 do_reset(struct worker *w)
 {
+	struct proto_req q;
 	struct tp_reply	 r;
-	char		 kw[32];
-	const char	*words[2];
-	int		 n = 0;
 
-	if (w->o->reset_k > 0) {
-		snprintf(kw, sizeof(kw), "%ld", w->o->reset_k);
-		words[n++] = kw;
-	}
-	if (w->o->failed)
-		words[n++] = "--failed";
-	if (client_call(w, "reset", words, n, &r) != TP_OK)
+	client_req(&q, PROTO_RESET);
+	q.from = w->o->reset_k > 0 ? (size_t)w->o->reset_k : 0;
+	q.failed = w->o->failed;
+	if (client_call(w, &q, -1, &r) != TP_OK)
 		return 1;
 	tp_reply_free(&r);
 	printf("%s reset%s\n", w->where, w->o->failed ? " (failed tasks)" :
@@ -439,28 +428,22 @@ do_reset(struct worker *w)
 static int
 status_once(struct worker *w, int json, int clear)
 {
+	struct proto_req q;
 	struct tp_reply	 r;
-	const char	*words[2], *body, *e;
-	int		 n = 0;
+	const char	*e;
 
-	if (json)
-		words[n++] = "--json";
-	else if (isatty(STDOUT_FILENO) && ((e = getenv("NO_COLOR")) == NULL ||
-	    *e == '\0'))
-		words[n++] = "--color";
-	if (client_call(w, "status", words, n, &r) != TP_OK)
+	client_req(&q, PROTO_STATUS);
+	q.json = json;
+	q.color = !json && isatty(STDOUT_FILENO) && ((e = getenv("NO_COLOR"))
+	    == NULL || *e == '\0');
+	if (client_call(w, &q, -1, &r) != TP_OK)
 		return 1;
-	/* the report follows the head line (after any login noise) */
-	for (body = r.raw.s; body != NULL && strncmp(body, PROTO_MAGIC " ok",
-	    7) != 0; body = strchr(body, '\n') ? strchr(body, '\n') + 1 :
-	    NULL)
-		;
-	body = body != NULL ? body + strlen(body) + 1 : "";
+	/* the report follows the head line */
 	if (clear)
 		fputs("\033[H\033[2J", stdout);
 	if (w->tp.host != NULL && !json)
 		printf("%s:", w->tp.host);
-	fputs(body, stdout);
+	fwrite(r.p.body, 1, r.p.bodylen, stdout);
 	fflush(stdout);
 	tp_reply_free(&r);
 	return 0;

@@ -19,25 +19,35 @@
 #define BACKOFF_MAX	60
 
 int
-client_call(struct worker *w, const char *sub, const char *const *words,
-    int n, struct tp_reply *r)
+client_call(struct worker *w, const struct proto_req *q, int in,
+    struct tp_reply *r)
 {
 	/* a result in hand is worth waiting for after a first Ctrl-C */
 	int	 must = w->has_prev && !w->prev_init &&
-	    (strcmp(sub, "next") == 0 || strcmp(sub, "finish") == 0);
+	    (q->op == PROTO_NEXT || q->op == PROTO_FINISH);
 	char	 err[2048];
 	int	 rv, delay = 1, told = 0;
+	double	 give_up = w->retry_for > 0 && !w->connected ? now_sec() +
+	    w->retry_for : 0;
 
 	for (;;) {
-		rv = tp_call(&w->tp, sub, words, n, r, err, sizeof(err));
-		if (rv == TP_OK)
+		rv = tp_call(&w->tp, q, in, r, err, sizeof(err));
+		if (rv == TP_OK) {
+			if (!w->connected && w->retry_for > 0 && delay > 1)
+				say("reached %s", w->where);
+			w->connected = 1;
 			return rv;
+		}
 		if (rv == TP_FATAL || rv == TP_SOFT) {
 			say("%s", err);
 			return rv;
 		}
-		say("%s; retrying in %d s", err, delay);
 		tp_reply_free(r);
+		if (give_up > 0 && now_sec() + delay > give_up) {
+			say("%s; giving up after %d s", err, w->retry_for);
+			return TP_FATAL;
+		}
+		say("%s; retrying in %d s", err, delay);
 		/*
 		 * Jitter, so that workers refused together spread out.  With
 		 * a result in hand, a first Ctrl-C does not end the wait.
@@ -53,6 +63,16 @@ client_call(struct worker *w, const char *sub, const char *const *words,
 		if (delay < BACKOFF_MAX)
 			delay *= 2;
 	}
+}
+
+/* A request of op, all else empty. */
+void
+client_req(struct proto_req *q, enum proto_op op)
+{
+	memset(q, 0, sizeof(*q));
+	q->op = op;
+	q->worker = -1;
+	q->seq = -1;
 }
 
 /* The host name and its IPv4 addresses but loopback, for a worker name. */
@@ -85,30 +105,26 @@ default_name(char *out, size_t len)
 int
 client_register(struct worker *w, long want)
 {
+	struct proto_req q;
 	struct tp_reply	 r;
-	char		 idw[32], name[1024];
-	const char	*words[2];
-	int		 rv;
+	char		 name[1024];
 
 	if (w->o->name != NULL)
 		snprintf(name, sizeof(name), "%s", w->o->name);
 	else
 		default_name(name, sizeof(name));
 	name[strcspn(name, "\r\n")] = '\0';
-	if (want >= 0)
-		snprintf(idw, sizeof(idw), "%ld", want);
-	else
-		snprintf(idw, sizeof(idw), "-");
-	words[0] = idw;
-	words[1] = name;
-	if ((rv = client_call(w, "register", words, 2, &r)) != TP_OK)
+	client_req(&q, PROTO_REGISTER);
+	q.worker = want;
+	q.name = name;
+	if (client_call(w, &q, -1, &r) != TP_OK)
 		return -1;
-	if (r.h.kind != PROTO_ID) {
+	if (r.p.kind != PROTO_ID) {
 		say("unexpected reply to register from %s", w->where);
 		tp_reply_free(&r);
 		return -1;
 	}
-	w->id = r.h.id;
+	w->id = r.p.id;
 	w->pos = 0;
 	w->has_prev = 0;
 	tp_reply_free(&r);
@@ -127,63 +143,48 @@ client_set_prev(struct worker *w, int init, size_t line, int status,
 	w->prev_status = status;
 }
 
-/* The status word of the previous item: "N", "N,log=PATH", "release". */
+/* The previous item, as a request reports it. */
 static void
-status_word(const struct worker *w, char *out, size_t len)
+prev_item(const struct worker *w, struct proto_req *q)
 {
-	if (w->prev_status == CLAIM_RELEASE_WORD)
-		snprintf(out, len, "release");
-	else if (w->prev_status != 0 && w->prev_log[0] != '\0' &&
-	    strpbrk(w->prev_log, " \t\r\n") == NULL &&
-	    (size_t)snprintf(out, len, "%d,log=%s", w->prev_status,
-	    w->prev_log) < len)
-		return;
-	else
-		snprintf(out, len, "%d", w->prev_status);
+	q->has_item = 1;
+	q->item.init = 0;
+	q->item.line = w->prev_line;
+	q->item.status = w->prev_status;
+	q->item.text = w->prev_text;
+	/* a log path a status word cannot carry is left out */
+	q->item.log = w->prev_status > 0 && w->prev_log[0] != '\0' &&
+	    strpbrk(w->prev_log, " \t\r\n") == NULL ? w->prev_log : NULL;
 }
 
 int
 client_next(struct worker *w, struct tp_reply *r)
 {
-	char		 idw[32], posw[32], linew[32], stw[4200];
-	const char	*words[6];
-	int		 n = 2;
+	struct proto_req q;
 
-	snprintf(idw, sizeof(idw), "%ld/%lld", w->id, ++w->seq);
-	snprintf(posw, sizeof(posw), "%zu", w->pos);
-	words[0] = idw;
-	words[1] = posw;
-	if (w->has_prev && !w->prev_init) {
-		snprintf(linew, sizeof(linew), "%zu", w->prev_line);
-		status_word(w, stw, sizeof(stw));
-		words[2] = "task";
-		words[3] = linew;
-		words[4] = stw;
-		words[5] = w->prev_text;
-		n = 6;
-	}
-	return client_call(w, "next", words, n, r);
+	client_req(&q, PROTO_NEXT);
+	q.worker = w->id;
+	q.seq = ++w->seq;
+	q.pos = w->pos;
+	if (w->has_prev && !w->prev_init)
+		prev_item(w, &q);
+	return client_call(w, &q, -1, r);
 }
 
 void
 client_report_prev(struct worker *w)
 {
+	struct proto_req q;
 	struct tp_reply	 r;
-	char		 idw[32], linew[32], stw[4200];
-	const char	*words[5];
 
 	if (!w->has_prev || w->prev_init)
 		return;
-	snprintf(idw, sizeof(idw), "%ld/%lld", w->id, ++w->seq);
-	snprintf(linew, sizeof(linew), "%zu", w->prev_line);
-	status_word(w, stw, sizeof(stw));
-	words[0] = idw;
-	words[1] = "task";
-	words[2] = linew;
-	words[3] = stw;
-	words[4] = w->prev_text;
+	client_req(&q, PROTO_FINISH);
+	q.worker = w->id;
+	q.seq = ++w->seq;
+	prev_item(w, &q);
 	got_hard = 0;	/* the report must get through */
-	if (client_call(w, "finish", words, 5, &r) == TP_OK)
+	if (client_call(w, &q, -1, &r) == TP_OK)
 		w->has_prev = 0;
 	tp_reply_free(&r);
 }
@@ -191,18 +192,16 @@ client_report_prev(struct worker *w)
 int
 client_heartbeat(struct worker *w)
 {
+	struct proto_req q;
 	struct tp_reply	 r;
-	char		 idw[32], leasew[32], err[1024];
-	const char	*words[2];
+	char		 err[1024];
 	int		 lost = 0;
 
-	snprintf(idw, sizeof(idw), "%ld", w->id);
-	snprintf(leasew, sizeof(leasew), "%ld", w->o->lease);
-	words[0] = idw;
-	words[1] = leasew;
-	if (tp_call(&w->tp, "heartbeat", words, 2, &r, err, sizeof(err)) ==
-	    TP_OK)
-		lost = r.h.kind == PROTO_LOST;
+	client_req(&q, PROTO_HEARTBEAT);
+	q.worker = w->id;
+	q.lease = w->o->lease;
+	if (tp_call(&w->tp, &q, -1, &r, err, sizeof(err)) == TP_OK)
+		lost = r.p.kind == PROTO_LOST;
 	tp_reply_free(&r);
 	return lost;
 }
@@ -210,15 +209,15 @@ client_heartbeat(struct worker *w)
 void
 client_goodbye(struct worker *w)
 {
+	struct proto_req q;
 	struct tp_reply	 r;
-	char		 idw[32], err[1024];
-	const char	*words[1];
+	char		 err[1024];
 
 	if (w->id < 0)
 		return;
-	snprintf(idw, sizeof(idw), "%ld", w->id);
-	words[0] = idw;
-	tp_call(&w->tp, "bye", words, 1, &r, err, sizeof(err));
+	client_req(&q, PROTO_BYE);
+	q.worker = w->id;
+	tp_call(&w->tp, &q, -1, &r, err, sizeof(err));
 	tp_reply_free(&r);
 }
 

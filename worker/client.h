@@ -17,13 +17,17 @@
 #include "worker.h"
 
 /*
- * One request with retries: ssh failures and a busy or full master are
- * retried with backoff, said once per failure on stderr.  Returns TP_OK
- * with the reply in *r (free it), TP_FATAL, TP_SOFT, or TP_RETRY when a
- * signal asked us to stop.
+ * One request with retries, standard input from in (a seekable file) or
+ * -1: ssh failures and a busy or full master are retried with backoff,
+ * said once per failure on stderr, for as long as w->retry_for allows
+ * before the master was first reached (0: for ever).  Returns TP_OK with
+ * the reply in *r (free it), TP_FATAL, TP_SOFT, or TP_RETRY when a signal
+ * asked us to stop.
  */
-int	 client_call(struct worker *, const char *sub,
-	    const char *const *words, int n, struct tp_reply *r);
+int	 client_call(struct worker *, const struct proto_req *, int in,
+	    struct tp_reply *r);
+/* Fill q as a request of op, with nothing else set. */
+void	 client_req(struct proto_req *q, enum proto_op op);
 
 /*
  * Register as worker want (-1: a new id), named by --name or the host
@@ -37,7 +41,7 @@ int	 client_register(struct worker *, long want);
  */
 int	 client_next(struct worker *, struct tp_reply *r);
 
-/* Keep the result of an item (status, or CLAIM_RELEASE_WORD) to report. */
+/* Keep the result of an item (status, or PROTO_ST_RELEASE) to report. */
 void	 client_set_prev(struct worker *, int init, size_t line, int status,
 	    const char *text);
 

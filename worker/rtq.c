@@ -372,8 +372,8 @@ leave(struct worker *w)
 static int
 give_back(struct worker *w, struct tp_reply *r)
 {
-	client_set_prev(w, 0, r->line[r->n - 1], CLAIM_RELEASE_WORD,
-	    r->text[r->n - 1]);
+	client_set_prev(w, 0, r->p.item[r->p.nitems - 1].line, PROTO_ST_RELEASE,
+	    r->p.item[r->p.nitems - 1].text);
 	tp_reply_free(r);
 	return leave(w);
 }
@@ -398,21 +398,21 @@ ask(struct worker *w, struct tp_reply *r)
 		    sig_stop_code() : 0) : -1;
 	}
 	w->has_prev = 0;
-	if (r->h.kind == PROTO_LOST) {
+	if (r->p.kind == PROTO_LOST) {
 		/* our last result was not taken: the task ran elsewhere */
 		client_say_lost(w);
 		tp_reply_free(r);
 		return -1;
 	}
-	if (strcmp(r->h.fin, "orphan") == 0)
+	if (r->p.fin == PROTO_FIN_ORPHAN)
 		say("line %zu was gone from %s when its result came; an "
 		    "orphan report records it at the end", w->prev_line,
 		    w->where);
-	if ((got_int || got_hard) && r->h.kind == PROTO_WORK && r->n > 0 &&
-	    !r->init[r->n - 1])
+	if ((got_int || got_hard) && r->p.kind == PROTO_WORK && r->p.nitems > 0 &&
+	    !r->p.item[r->p.nitems - 1].init)
 		return give_back(w, r);
-	if (r->h.kind == PROTO_NONE || r->h.kind == PROTO_WAIT) {
-		none = r->h.kind == PROTO_NONE;
+	if (r->p.kind == PROTO_NONE || r->p.kind == PROTO_WAIT) {
+		none = r->p.kind == PROTO_NONE;
 		tp_reply_free(r);
 		if (none && w->o->xdone) {
 			printf("[rtq %ld] nothing left to run in %s\n", w->id,
@@ -423,7 +423,7 @@ ask(struct worker *w, struct tp_reply *r)
 			return got_hard ? sig_stop_code() : 0;
 		return -1;
 	}
-	if (r->h.kind != PROTO_WORK || r->n == 0) {
+	if (r->p.kind != PROTO_WORK || r->p.nitems == 0) {
 		say("unexpected reply from rtq-claim for %s", w->where);
 		tp_reply_free(r);
 		return 1;
@@ -461,28 +461,28 @@ run_init(struct worker *w, struct tp_reply *r)
 	int		 st, exitst = 0;
 
 	printf("[rtq %ld] %s:%zu #! %s\n", w->id,
-	    show_dir(w, dir, sizeof(dir)), r->line[0], r->text[0]);
+	    show_dir(w, dir, sizeof(dir)), r->p.item[0].line, r->p.item[0].text);
 	fflush(stdout);
-	st = shell_init(&w->sh, r->text[0], r->line[0], &v, &exitst);
+	st = shell_init(&w->sh, r->p.item[0].text, r->p.item[0].line, &v, &exitst);
 	if (st == -1 && got_hard) {
-		say("stopped during init line %zu", r->line[0]);
+		say("stopped during init line %zu", r->p.item[0].line);
 		tp_reply_free(r);
 		return sig_stop_code();
 	}
 	if (st == -1) {
 		printf("[rtq %ld] line %zu ended the worker (exit %d)\n",
-		    w->id, r->line[0], exitst);
+		    w->id, r->p.item[0].line, exitst);
 		tp_reply_free(r);
 		return exitst;
 	}
 	if (st != 0) {
 		say("init line %zu of %s failed with status %d; stopping: %s",
-		    r->line[0], w->where, st, r->text[0]);
+		    r->p.item[0].line, w->where, st, r->p.item[0].text);
 		tp_reply_free(r);
 		shell_vars_free(&v);
 		return 1;
 	}
-	w->pos = r->h.pos;
+	w->pos = r->p.pos;
 	tp_reply_free(r);
 	return follow_vars(w, &v);
 }
@@ -494,18 +494,19 @@ run_init(struct worker *w, struct tp_reply *r)
 static int
 run_claimed(struct worker *w, struct tp_reply *r)
 {
-	int	 k = r->n - 1, st;
-	size_t	 init_line = r->n == 2 ? r->line[0] : 0;
-	char	*init_text = r->n == 2 ? r->text[0] : NULL;
+	int	 k = r->p.nitems - 1, st;
+	size_t	 init_line = r->p.nitems == 2 ? r->p.item[0].line : 0;
+	const char *init_text = r->p.nitems == 2 ? r->p.item[0].text : NULL;
 
-	st = run_task(w, r->line[k], r->text[k], init_line, init_text);
+	st = run_task(w, r->p.item[k].line, r->p.item[k].text, init_line,
+	    init_text);
 	if (st == RUN_LOST) {
 		tp_reply_free(r);
 		return got_hard ? sig_stop_code() : got_int ? 0 : -1;
 	}
 	if (st == -1) {
-		say("the shell died while running line %zu", r->line[k]);
-		client_set_prev(w, 0, r->line[k], 1, r->text[k]);
+		say("the shell died while running line %zu", r->p.item[k].line);
+		client_set_prev(w, 0, r->p.item[k].line, 1, r->p.item[k].text);
 		tp_reply_free(r);
 		client_report_prev(w);
 		return 1;
@@ -513,15 +514,15 @@ run_claimed(struct worker *w, struct tp_reply *r)
 	if (st >= 256) {
 		say("init line %zu of %s failed with status %d before line "
 		    "%zu; releasing that task and stopping", init_line,
-		    w->where, st - 256, r->line[k]);
-		client_set_prev(w, 0, r->line[k], CLAIM_RELEASE_WORD,
-		    r->text[k]);
+		    w->where, st - 256, r->p.item[k].line);
+		client_set_prev(w, 0, r->p.item[k].line, PROTO_ST_RELEASE,
+		    r->p.item[k].text);
 		tp_reply_free(r);
 		client_report_prev(w);
 		return 1;
 	}
-	client_set_prev(w, 0, r->line[k], st, r->text[k]);
-	w->pos = r->h.pos;
+	client_set_prev(w, 0, r->p.item[k].line, st, r->p.item[k].text);
+	w->pos = r->p.pos;
 	tp_reply_free(r);
 	if (got_hard) {
 		client_report_prev(w);
@@ -545,7 +546,7 @@ step(struct worker *w)
 		return leave(w);
 	if ((rv = ask(w, &r)) != STEP_WORK)
 		return rv;
-	if (r.n == 1 && r.init[0])
+	if (r.p.nitems == 1 && r.p.item[0].init)
 		return run_init(w, &r);
 	return run_claimed(w, &r);
 }
@@ -868,6 +869,15 @@ main(int argc, char *argv[])
 	w.id = -1;
 	/* distinct from any earlier process registered with the same id */
 	w.seq = ((long long)time(NULL) << 20) | (random() & 0xfffff);
+	/*
+	 * Before the master answered once: a queue command gives up after
+	 * about 30 s of failures, a worker after about a minute; a worker
+	 * that was connected keeps trying (a master reboots).
+	 */
+	w.retry_for = o.add || o.edit || o.lock || o.reset || o.status ? 30 :
+	    60;
+	if (host != NULL && host[0] == '-')
+		return usage("a master's host name cannot begin with '-'");
 	if (tp_init(&w.tp, host, file, self, err, sizeof(err)) == -1) {
 		say("%s", err);
 		return 1;

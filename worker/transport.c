@@ -13,12 +13,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
+#include "paths.h"
 #include "shquote.h"
 #include "transport.h"
 
 #define MAXARGS	64
+#define ARGV_MAX	(64 * 1024)	/* longer requests go on stdin */
+#define REPLY_MS	120000	/* a session reply takes at most this */
+
+static double
+tp_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static char *
 xstrdup(const char *s)
@@ -126,7 +140,7 @@ run(char *const argv[], int in, struct buf *out, struct buf *errout,
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
 			return -1;
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	*status = fdio_exit_code(st);
 	return 0;
 }
 
@@ -181,24 +195,28 @@ tp_init(struct tp *t, const char *host, const char *file, const char *self,
 	char		 dir[128], opt[256];
 
 	memset(t, 0, sizeof(*t));
+	t->reply_ms = REPLY_MS;
+	if ((e = getenv("RTQ_REPLY_TIMEOUT")) != NULL && atoi(e) > 0)
+		t->reply_ms = atoi(e) * 1000;
+	if (host != NULL && host[0] == '-') {
+		snprintf(err, errlen, "\"%s\" is not a host name", host);
+		return -1;
+	}
 	if ((t->file = xstrdup(file)) == NULL)
 		goto nomem;
 	if (host == NULL) {
 		/* local: rtq-claim next to rtq, else on PATH */
 		char path[PATH_MAX];
-		const char *slash = strrchr(self, '/');
 
 		if ((e = getenv("RTQ_CLAIM")) != NULL && *e != '\0')
 			t->claim = xstrdup(e);
-		else if (slash != NULL && (size_t)(slash - self) + 12 <
-		    sizeof(path)) {
-			snprintf(path, sizeof(path), "%.*s/rtq-claim",
-			    (int)(slash - self), self);
-			t->claim = xstrdup(access(path, X_OK) == 0 ? path :
-			    "rtq-claim");
-		} else
-			t->claim = xstrdup("rtq-claim");
-		return t->claim == NULL ? -1 : 0;
+		else
+			t->claim = xstrdup(paths_claim_beside(self, path,
+			    sizeof(path)) == 0 && strchr(path, '/') != NULL &&
+			    access(path, X_OK) == 0 ? path : "rtq-claim");
+		if (t->claim == NULL)
+			goto nomem;
+		return 0;
 	}
 	if ((t->host = xstrdup(host)) == NULL)
 		goto nomem;
@@ -226,6 +244,13 @@ tp_init(struct tp *t, const char *host, const char *file, const char *self,
 	}
 	add_word(t, "-o");
 	add_word(t, "BatchMode=yes");
+	/* a master that stops answering ends the connection */
+	snprintf(opt, sizeof(opt), "ServerAliveInterval=%d",
+	    t->reply_ms / 4000 > 0 ? t->reply_ms / 4000 : 1);
+	add_word(t, "-o");
+	add_word(t, opt);
+	add_word(t, "-o");
+	add_word(t, "ServerAliveCountMax=4");
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -244,19 +269,18 @@ tp_where(const struct tp *t, char *out, size_t outlen)
 
 /* The argv to run; remote words are quoted into one command line. */
 static int
-build(struct tp *t, const char *sub, const char *const *words, int nwords,
-    char **argv, struct buf *cmd)
+build(struct tp *t, const struct proto_words *pw, char **argv,
+    struct buf *cmd)
 {
-	int	 n = 0, i, serve = strcmp(sub, "serve") == 0;
+	int	 n = 0, i, serve = strcmp(pw->op,
+	    proto_ops[PROTO_SERVE].name) == 0;
 
 	if (t->host == NULL) {
-		if (nwords + 4 > MAXARGS)
-			return -1;
 		argv[n++] = t->claim;
-		argv[n++] = (char *)sub;
+		argv[n++] = (char *)pw->op;
 		argv[n++] = t->file;
-		for (i = 0; i < nwords; i++)
-			argv[n++] = (char *)words[i];
+		for (i = 0; i < pw->n; i++)
+			argv[n++] = (char *)pw->w[i];
 		argv[n] = NULL;
 		return 0;
 	}
@@ -284,12 +308,12 @@ build(struct tp *t, const char *sub, const char *const *words, int nwords,
 		buf_adds(cmd, "PATH=\"$PATH:$HOME/.local/bin:$HOME/bin\"; "
 		    "export PATH; exec rtq-claim");
 	buf_addc(cmd, ' ');
-	shquote(cmd, sub);
+	shquote(cmd, pw->op);
 	buf_addc(cmd, ' ');
 	shquote(cmd, t->file);
-	for (i = 0; i < nwords; i++) {
+	for (i = 0; i < pw->n; i++) {
 		buf_addc(cmd, ' ');
-		shquote(cmd, words[i]);
+		shquote(cmd, pw->w[i]);
 	}
 	if (cmd->s == NULL)
 		return -1;
@@ -315,49 +339,6 @@ last_line(const struct buf *b, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)(e - s), s);
 }
 
-static int
-parse(struct tp_reply *r)
-{
-	char	*p = r->raw.s, *nl;
-	int	 i;
-
-	/* skip anything a login script printed before our reply */
-	while (p != NULL && strncmp(p, PROTO_MAGIC " ", 5) != 0) {
-		if ((p = strchr(p, '\n')) != NULL)
-			p++;
-	}
-	if (p == NULL || (nl = strchr(p, '\n')) == NULL)
-		return -1;
-	*nl = '\0';
-	if (proto_head(p, &r->h) == -1)
-		return -1;
-	for (i = 0; i < r->h.nitems; i++) {
-		p = nl + 1;
-		if ((nl = strchr(p, '\n')) == NULL)
-			return -1;
-		*nl = '\0';
-		if (proto_item(p, &r->init[i], &r->line[i],
-		    (const char **)&r->text[i]) == -1)
-			return -1;
-	}
-	r->n = r->h.nitems;
-	return 0;
-}
-
-/* The requests a serve session takes; the others are one call each. */
-static int
-in_serve(const char *sub)
-{
-	static const char *const subs[] = { "register", "next", "finish",
-	    "reset", "heartbeat", "bye" };
-	size_t	 i;
-
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(sub, subs[i]) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 session_close(struct tp *t)
 {
@@ -375,54 +356,42 @@ session_close(struct tp *t)
 	buf_reset(&t->sbuf);
 }
 
-void
-tp_close(struct tp *t)
-{
-	session_close(t);
-}
-
-/* Read one line from the session into *line (NUL-terminated). */
+/*
+ * Read one line from the session into *line (with its newline), waiting
+ * at most t->reply_ms for it.  Returns 0, or -1 (closed, broken, silent).
+ */
 static int
 session_line(struct tp *t, struct buf *line)
 {
-	char	*nl, chunk[8192];
-	ssize_t	 n;
+	struct pollfd	 pfd;
+	char		*nl, chunk[8192];
+	ssize_t		 n;
+	int		 ms;
+	double		 end = tp_now() + t->reply_ms / 1000.0;
 
 	for (;;) {
 		if (t->sbuf.len > 0 && (nl = memchr(t->sbuf.s, '\n',
 		    t->sbuf.len)) != NULL) {
 			size_t k = (size_t)(nl - t->sbuf.s) + 1;
 
-			buf_add(line, t->sbuf.s, k);
+			if (buf_add(line, t->sbuf.s, k) == -1)
+				return -1;
 			memmove(t->sbuf.s, t->sbuf.s + k, t->sbuf.len - k);
 			t->sbuf.len -= k;
 			return 0;
 		}
-		n = read(t->sout, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
+		pfd.fd = t->sout;
+		pfd.events = POLLIN;
+		if ((ms = (int)((end - tp_now()) * 1000)) <= 0)
+			return -1;	/* a silent master */
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+			return -1;
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		if (n <= 0)
-			return -1;
-		if (buf_add(&t->sbuf, chunk, (size_t)n) == -1)
+		if ((n = fdio_read(t->sout, chunk, sizeof(chunk))) <= 0 ||
+		    buf_add(&t->sbuf, chunk, (size_t)n) == -1)
 			return -1;
 	}
-}
-
-static int
-write_all(int fd, const char *s, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, s, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /*
@@ -434,22 +403,23 @@ static int
 session_open(struct tp *t, char *err, size_t errlen)
 {
 	struct buf	 line = BUF_INIT;
-	struct proto_head h;
+	struct proto_reply h;
+	const char	*hello = proto_hello();
 	int		 r;
 
-	if ((t->spid = tp_spawn(t, "serve", &t->sin, &t->sout, err, errlen))
-	    == -1) {
+	if ((t->spid = tp_spawn(t, PROTO_SERVE, &t->sin, &t->sout, err,
+	    errlen)) == -1) {
 		t->spid = 0;
 		return TP_RETRY;
 	}
 	fcntl(t->sin, F_SETFD, FD_CLOEXEC);
 	fcntl(t->sout, F_SETFD, FD_CLOEXEC);
 	/* skip what a login script may print before the reply */
-	if (write_all(t->sin, "hello 1\n", 8) == -1)
+	if (fdio_write_all(t->sin, hello, strlen(hello)) == -1)
 		r = -1;
 	else
 		while ((r = session_line(t, &line)) == 0 &&
-		    strncmp(line.s, PROTO_MAGIC " ", 5) != 0)
+		    proto_find_head(line.s, line.len) != line.s)
 			buf_reset(&line);
 	if (r == -1) {
 		/* no reply at all: ssh failed, or no rtq-claim there */
@@ -461,7 +431,7 @@ session_open(struct tp *t, char *err, size_t errlen)
 			;
 		t->spid = 0;
 		buf_free(&line);
-		st = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+		st = WIFEXITED(st) ? WEXITSTATUS(st) : 255;	/* ssh's */
 		if (st == 127 || st == 126) {
 			/* let the one-shot path say it clearly */
 			return TP_SOFT;
@@ -472,8 +442,8 @@ session_open(struct tp *t, char *err, size_t errlen)
 		return TP_RETRY;
 	}
 	line.s[line.len - 1] = '\0';
-	r = proto_head(line.s, &h);
-	if (r == 0 && h.kind == PROTO_OK) {
+	r = proto_decode_head(line.s, &h);
+	if (r == 0 && h.kind == PROTO_OK && h.okw == PROTO_OK_VERSION) {
 		buf_free(&line);
 		t->serve = 1;
 		return TP_OK;
@@ -487,23 +457,25 @@ session_open(struct tp *t, char *err, size_t errlen)
 	return TP_SOFT;
 }
 
+/* An error reply: what the caller should do about it. */
 static int
 classify_error(struct tp *t, struct tp_reply *r, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s", r->h.msg);
-	switch (r->h.code) {
-	case 3:
+	snprintf(err, errlen, "%s", r->p.msg);
+	switch (r->p.code) {
+	case PROTO_EFILE:
+	case PROTO_EBUSY:
 		return TP_FATAL;
-	case 4:
+	case PROTO_EDATA:
 		return TP_SOFT;
-	case 2:
+	case PROTO_EUSAGE:
 		/* a request this rtq-claim does not know: another version */
-		if (strstr(r->h.msg, "unknown") != NULL ||
-		    strstr(r->h.msg, "protocol") != NULL)
+		if (strstr(r->p.msg, "unknown") != NULL ||
+		    strstr(r->p.msg, "protocol") != NULL)
 			snprintf(err, errlen, "rtq-claim%s%s refused the "
 			    "request (%s): is it the same version as rtq? "
 			    "(protocol %d)", t->host ? " on " : "",
-			    t->host ? t->host : "", r->h.msg, PROTO_VERSION);
+			    t->host ? t->host : "", r->p.msg, PROTO_VERSION);
 		return TP_FATAL;
 	default:
 		return TP_RETRY;
@@ -512,44 +484,36 @@ classify_error(struct tp *t, struct tp_reply *r, char *err, size_t errlen)
 
 /* One request over the session; TP_SOFT when the session is unusable. */
 static int
-session_call(struct tp *t, const char *sub, const char *const *words,
-    int nwords, struct tp_reply *r, char *err, size_t errlen)
+session_call(struct tp *t, const struct proto_req *q, struct tp_reply *r,
+    char *err, size_t errlen)
 {
 	struct buf	 req = BUF_INIT;
-	size_t		 headlen;
-	char		*item;
 	int		 i, rv;
 
 	if (t->spid <= 0 && (rv = session_open(t, err, errlen)) != TP_OK)
 		return rv;
-	buf_adds(&req, sub);
-	for (i = 0; i < nwords; i++) {
-		buf_addc(&req, ' ');
-		buf_adds(&req, words[i]);
+	if (proto_encode_line(q, &req) == -1) {
+		buf_free(&req);
+		snprintf(err, errlen, "a request rtq cannot send (a line "
+		    "break in its text?)");
+		return TP_FATAL;
 	}
-	buf_addc(&req, '\n');
-	if (req.s == NULL || write_all(t->sin, req.s, req.len) == -1 ||
+	/* the head line, then as many item lines as it announces */
+	if (fdio_write_all(t->sin, req.s, req.len) == -1 ||
 	    session_line(t, &r->raw) == -1)
 		goto lost;
-	buf_free(&req);
-	headlen = r->raw.len;
-	r->raw.s[headlen - 1] = '\0';
-	if (proto_head(r->raw.s, &r->h) == -1)
+	r->raw.s[r->raw.len - 1] = '\0';
+	i = proto_decode_head(r->raw.s, &r->p);
+	r->raw.s[r->raw.len - 1] = '\n';
+	if (i == -1)
 		goto lost;
-	for (i = 0; i < r->h.nitems; i++) {
+	for (i = 0; i < r->p.nitems; i++)
 		if (session_line(t, &r->raw) == -1)
 			goto lost;
-		r->raw.s[r->raw.len - 1] = '\0';
-	}
-	/* parse again now that the buffer holds everything */
-	proto_head(r->raw.s, &r->h);
-	item = r->raw.s + headlen;
-	for (i = 0; i < r->h.nitems; i++, item += strlen(item) + 1)
-		if (proto_item(item, &r->init[i], &r->line[i],
-		    (const char **)&r->text[i]) == -1)
-			goto lost;
-	r->n = r->h.nitems;
-	if (r->h.kind == PROTO_ERROR)
+	if (proto_decode_reply(r->raw.s, r->raw.len, &r->p) == -1)
+		goto lost;
+	buf_free(&req);
+	if (r->p.kind == PROTO_ERROR)
 		return classify_error(t, r, err, errlen);
 	return TP_OK;
 lost:
@@ -560,58 +524,38 @@ lost:
 	return TP_RETRY;
 }
 
-int
-tp_call(struct tp *t, const char *sub, const char *const *words, int nwords,
-    struct tp_reply *r, char *err, size_t errlen)
+/*
+ * Whether ssh's last message says a failure that trying again will not
+ * mend: a host name that does not resolve, a login refused, a host key
+ * that does not match.
+ */
+static int
+ssh_permanent(const char *msg)
 {
-	return tp_call_input(t, sub, words, nwords, -1, r, err, errlen);
+	static const char *const perm[] = { "Could not resolve hostname",
+	    "Name or service not known", "Permission denied",
+	    "Host key verification failed", "No such file or directory",
+	    "Bad configuration option", "Too many authentication failures" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(perm) / sizeof(perm[0]); i++)
+		if (strstr(msg, perm[i]) != NULL)
+			return 1;
+	return 0;
 }
 
-int
-tp_call_input(struct tp *t, const char *sub, const char *const *words,
-    int nwords, int in, struct tp_reply *r, char *err, size_t errlen)
+/* Why a one-shot call gave no reply, from its exit status and stderr. */
+static int
+no_reply(struct tp *t, int st, char *err, size_t errlen)
 {
-	char		*argv[MAXARGS], where[512], last[512];
-	struct buf	 cmd = BUF_INIT;
-	const char	*e;
-	int		 st, rv;
+	char	 where[512], last[512];
 
-	memset(r, 0, sizeof(*r));
-	if (t->serve == 0 && (e = getenv("RTQ_NOSERVE")) != NULL &&
-	    strcmp(e, "1") == 0)
-		t->serve = -1;
-	if (t->serve >= 0 && in == -1 && in_serve(sub)) {
-		rv = session_call(t, sub, words, nwords, r, err, errlen);
-		if (rv != TP_SOFT || t->spid > 0)
-			return rv;
-		tp_reply_free(r);
-	}
-	buf_reset(&t->errout);
 	tp_where(t, where, sizeof(where));
-	if (build(t, sub, words, nwords, argv, &cmd) == -1) {
-		snprintf(err, errlen, "out of memory");
-		buf_free(&cmd);
-		return TP_FATAL;
-	}
-	if (in != -1)
-		lseek(in, 0, SEEK_SET);		/* a retry sends it again */
-	rv = run(argv, in, &r->raw, &t->errout, &st);
-	buf_free(&cmd);
-	if (rv == -1) {
-		snprintf(err, errlen, "cannot run %s: %s", argv[0],
-		    strerror(errno));
-		return TP_RETRY;
-	}
 	last_line(&t->errout, last, sizeof(last));
-	if (r->raw.s != NULL && parse(r) == 0) {
-		if (r->h.kind != PROTO_ERROR)
-			return TP_OK;
-		return classify_error(t, r, err, errlen);
-	}
 	if (t->host != NULL && st == 255) {
 		snprintf(err, errlen, "ssh to %s failed%s%s", t->host,
 		    last[0] ? ": " : "", last);
-		return TP_RETRY;
+		return ssh_permanent(last) ? TP_FATAL : TP_RETRY;
 	}
 	if ((st == 127 || st == 126) && strncmp(t->errout.s ? t->errout.s :
 	    "", "cannot run ", 11) == 0) {
@@ -645,6 +589,110 @@ tp_call_input(struct tp *t, const char *sub, const char *const *words,
 	return TP_RETRY;
 }
 
+/*
+ * A request too long for the command line (the kernel takes 128 KiB an
+ * argument) goes as a session of one request, in an unlinked temporary
+ * file: the hello, then the request line.  Returns the file, or -1.
+ */
+static int
+long_request(const struct proto_req *q, char *err, size_t errlen)
+{
+	struct buf	 b = BUF_INIT;
+	char		 path[4096];
+	int		 fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/rtq-req.XXXXXX",
+	    fdio_tmpdir()) >= sizeof(path) || (fd = mkstemp(path)) == -1) {
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s",
+		    fdio_tmpdir(), strerror(errno));
+		return -1;
+	}
+	unlink(path);
+	buf_adds(&b, proto_hello());
+	if (proto_encode_line(q, &b) == -1 ||
+	    fdio_write_all(fd, b.s, b.len) == -1) {
+		snprintf(err, errlen, "%s: %s", fdio_tmpdir(), strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	buf_free(&b);
+	return fd;
+}
+
+int
+tp_call(struct tp *t, const struct proto_req *q, int in, struct tp_reply *r,
+    char *err, size_t errlen)
+{
+	struct proto_words pw, sv;
+	char		*argv[MAXARGS], *p;
+	struct buf	 cmd = BUF_INIT;
+	const char	*e;
+	size_t		 total = 0;
+	int		 st, rv, i, tmp = -1;
+
+	memset(r, 0, sizeof(*r));
+	memset(&sv, 0, sizeof(sv));
+	if (t->serve == 0 && (e = getenv("RTQ_NOSERVE")) != NULL &&
+	    strcmp(e, "1") == 0)
+		t->serve = -1;
+	if (t->serve >= 0 && in == -1 &&
+	    (proto_ops[q->op].flags & PROTO_F_SERVE)) {
+		rv = session_call(t, q, r, err, errlen);
+		if (rv != TP_SOFT || t->spid > 0)
+			return rv;
+		tp_reply_free(r);
+	}
+	buf_reset(&t->errout);
+	if (proto_encode_words(q, &pw) == -1) {
+		snprintf(err, errlen, "a request rtq cannot send (a line "
+		    "break in its text?), or out of memory");
+		proto_words_free(&pw);
+		return TP_FATAL;
+	}
+	for (i = 0; i < pw.n; i++)
+		total += strlen(pw.w[i]) + 1;
+	if (total > ARGV_MAX && in == -1 &&
+	    (proto_ops[q->op].flags & PROTO_F_SERVE)) {
+		if ((tmp = in = long_request(q, err, errlen)) == -1) {
+			proto_words_free(&pw);
+			return TP_RETRY;
+		}
+		sv.op = proto_ops[PROTO_SERVE].name;
+	}
+	if (build(t, tmp != -1 ? &sv : &pw, argv, &cmd) == -1) {
+		snprintf(err, errlen, "out of memory");
+		rv = TP_FATAL;
+		goto out;
+	}
+	if (in != -1)
+		lseek(in, 0, SEEK_SET);		/* a retry sends it again */
+	if (run(argv, in, &r->raw, &t->errout, &st) == -1) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0],
+		    strerror(errno));
+		rv = TP_RETRY;
+		goto out;
+	}
+	p = r->raw.s;
+	if (tmp != -1 && p != NULL &&
+	    (p = (char *)proto_find_head(p, r->raw.len)) != NULL) {
+		/* past the answer to the hello */
+		p = memchr(p, '\n', r->raw.len - (size_t)(p - r->raw.s));
+		p = p != NULL ? p + 1 : NULL;
+	}
+	if (p != NULL && proto_decode_reply(p, r->raw.len - (size_t)(p -
+	    r->raw.s), &r->p) == 0)
+		rv = r->p.kind == PROTO_ERROR ? classify_error(t, r, err,
+		    errlen) : TP_OK;
+	else
+		rv = no_reply(t, st, err, errlen);
+out:
+	if (tmp != -1)
+		close(tmp);
+	proto_words_free(&pw);
+	buf_free(&cmd);
+	return rv;
+}
+
 int
 tp_shell(struct tp *t, const char *cmd, int in, struct buf *out,
     struct buf *errout, int *status)
@@ -663,28 +711,37 @@ tp_shell(struct tp *t, const char *cmd, int in, struct buf *out,
 }
 
 pid_t
-tp_spawn(struct tp *t, const char *sub, int *in, int *out, char *err,
+tp_spawn(struct tp *t, enum proto_op op, int *in, int *out, char *err,
     size_t errlen)
 {
+	struct proto_req q;
+	struct proto_words pw;
 	char		*argv[MAXARGS];
 	struct buf	 cmd = BUF_INIT;
 	int		 pi[2], po[2];
-	pid_t		 pid;
+	pid_t		 pid = -1;
 
-	if (build(t, sub, NULL, 0, argv, &cmd) == -1 || pipe(pi) == -1) {
+	memset(&q, 0, sizeof(q));
+	q.op = op;
+	if (proto_encode_words(&q, &pw) == -1 || build(t, &pw, argv, &cmd) ==
+	    -1) {
 		snprintf(err, errlen, "out of memory");
-		buf_free(&cmd);
-		return -1;
+		goto out;
+	}
+	if (pipe(pi) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto out;
 	}
 	if (pipe(po) == -1) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		buf_free(&cmd);
-		return -1;
+		close(pi[0]);
+		close(pi[1]);
+		goto out;
 	}
 	if ((pid = fork()) == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
-		buf_free(&cmd);
-		return -1;
+		close(pi[0]); close(pi[1]); close(po[0]); close(po[1]);
+		goto out;
 	}
 	if (pid == 0) {
 		setpgid(0, 0);	/* Ctrl-C is rtq's to handle */
@@ -694,11 +751,13 @@ tp_spawn(struct tp *t, const char *sub, int *in, int *out, char *err,
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	buf_free(&cmd);
 	close(pi[0]);
 	close(po[1]);
 	*in = pi[1];
 	*out = po[0];
+out:
+	proto_words_free(&pw);
+	buf_free(&cmd);
 	return pid;
 }
 

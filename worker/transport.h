@@ -1,8 +1,8 @@
 /*
  * transport: reaching rtq-claim, through ssh or as a local child.
  *
- * Every request is one run of "rtq-claim SUBCOMMAND FILE WORDS...": in
- * local mode a child process, otherwise "ssh HOST 'command line'", where
+ * A request (struct proto_req, common/proto.h) is one run of "rtq-claim OP
+ * FILE WORDS...": in local mode a child process, otherwise "ssh HOST 'command line'", where
  * every word is quoted for the remote shell so that no task text is ever
  * run on the master.  ssh connection sharing (ControlMaster=auto, a
  * ControlPath in a private directory, ControlPersist) makes each call after
@@ -15,7 +15,12 @@
  * written to its stdin and the reply lines are read back, so a claim costs
  * a round trip on an open channel instead of an ssh login.  A session that
  * breaks is closed and re-opened by the next call; an rtq-claim without
- * serve is used one call per request, and rtq says so once.
+ * serve is used one call per request, and rtq says so once.  A session
+ * that gives no reply within RTQ_REPLY_TIMEOUT seconds (120) is dropped
+ * and the request retried (its SEQ makes the retry safe), and ssh's
+ * ServerAlive options end a connection to a master that stopped
+ * answering.  A request too long for one argument (a task line over 64
+ * KiB) goes as a one-request session on standard input.
  */
 #ifndef RTQ_TRANSPORT_H
 #define RTQ_TRANSPORT_H
@@ -25,6 +30,7 @@
 #include "buf.h"
 #include "proto.h"
 
+/* What became of a request; the error codes of rtq-claim map onto these. */
 enum tp_result {
 	TP_OK = 0,
 	TP_RETRY = -1,		/* ssh failed, master busy or out of disk */
@@ -46,17 +52,13 @@ struct tp {
 	pid_t		 spid;
 	int		 sin, sout;
 	struct buf	 sbuf;		/* unread reply bytes */
+	int		 reply_ms;	/* a silent session is dropped after */
 };
 
 struct tp_reply {
-	struct proto_head h;
-	int		 n;
-	int		 init[2];
-	size_t		 line[2];
-	char		*text[2];
-	struct buf	 raw;		/* stdout, which the above point into */
+	struct proto_reply p;		/* decoded; its strings point into raw */
+	struct buf	 raw;		/* what rtq-claim printed */
 };
-
 /*
  * Set up a transport to FILE on HOST (NULL: local).  self is argv[0] of
  * rtq, to find rtq-claim next to it.  Returns 0 or -1 with err.
@@ -65,20 +67,21 @@ int	tp_init(struct tp *, const char *host, const char *file,
 	    const char *self, char *err, size_t errlen);
 
 /*
- * Run one request.  Returns TP_OK with the reply parsed, or a TP_* error
- * with a message in err.
+ * Run one request, with standard input from in (a seekable file, sent
+ * again on a retry), or -1.  Requests that may go through a serve session
+ * (PROTO_F_SERVE, and no input) do, once one is open.  Returns TP_OK with
+ * the reply decoded (an error reply is not TP_OK), or a TP_* error with a
+ * message in err.  r must be freed with tp_reply_free in every case.
  */
-int	tp_call(struct tp *, const char *sub, const char *const *words,
-	    int nwords, struct tp_reply *, char *err, size_t errlen);
-/* The same, one call with standard input from the file in (seekable). */
-int	tp_call_input(struct tp *, const char *sub, const char *const *words,
-	    int nwords, int in, struct tp_reply *, char *err, size_t errlen);
+int	tp_call(struct tp *, const struct proto_req *, int in,
+	    struct tp_reply *, char *err, size_t errlen);
 
 /*
- * Start a request and leave it running with a pipe to its stdin (*in) and
- * from its stdout (*out), for "lock".  Returns the pid or -1.
+ * Start a request that takes no words and leave it running, with a pipe
+ * to its stdin (*in) and from its stdout (*out): lock, serve.  Returns the
+ * pid, or -1 with err.
  */
-pid_t	tp_spawn(struct tp *, const char *sub, int *in, int *out,
+pid_t	tp_spawn(struct tp *, enum proto_op, int *in, int *out,
 	    char *err, size_t errlen);
 
 /*
@@ -92,8 +95,7 @@ int	tp_shell(struct tp *, const char *cmd, int in, struct buf *out,
 const char *tp_where(const struct tp *, char *out, size_t outlen);
 
 void	tp_reply_free(struct tp_reply *);
-/* Close the serve session, if open. */
-void	tp_close(struct tp *);
+/* Close the serve session, if open, and release everything. */
 void	tp_free(struct tp *);
 
 #endif

@@ -19,7 +19,6 @@
 #include "shell.h"
 #include "transport.h"
 
-#define CLAIM_RELEASE_WORD	(-1)	/* prev_status: give the task back */
 #define MAXSLOTS	64
 
 struct opts {
@@ -53,6 +52,8 @@ struct worker {
 	char		*prev_text;
 	char		 prev_log[4096];	/* the failed task's log, or "" */
 	char		 where[1024];
+	int		 retry_for;	/* seconds to retry before first reached */
+	int		 connected;	/* the master answered once */
 };
 
 /*
