@@ -8,12 +8,6 @@
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
-running_re=' # worker [0-9]+ # \([^)]* \.\.\.$'
-no_running() {
-	if grep -nE "$running_re" "$1"; then
-		die "$1: a task is left marked running"
-	fi
-}
 
 L1=$T/tasklist1.sh L2=$T/tasklist2.sh L3=$T/tasklist3.sh
 cat >"$L1" <<EOF
