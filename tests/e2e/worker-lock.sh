@@ -8,27 +8,7 @@
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
-mkdir -m 700 "$T/xdg"
-export XDG_RUNTIME_DIR=$T/xdg	# rtq's ssh control sockets, ours alone
-mux_exit() {
-	local s
-	for s in "$T"/xdg/rtq/*; do
-		[ -S "$s" ] && ssh -F "$SSH_CONFIG" -o ControlPath="$s" -O exit rtqtest 2>/dev/null
-	done
-	return 0
-}
-LIB_CLEANUP+=(mux_exit)
 
-# wait_for SECONDS CMD...: poll until CMD succeeds
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		((n-- > 0)) || return 1
-		sleep 0.1
-	done
-}
-gone() { ! kill -0 "$1" 2>/dev/null; }
 unlocked() { flock -n "$F.lock" true; }
 no_lock_proc() { ! pgrep -f "rtq-claim lock $F\$" >/dev/null; }
 
@@ -53,7 +33,8 @@ claim_blocked() {
 	cp "$F" "$T/before"
 	timeout -k 2 30 "$CLAIM" next "$F" 0 0 >"$T/$1.claim" 2>&1 &
 	cpid=$!
-	sleep 1
+	# it waits for the lock (the kernel says so), not merely slowly
+	wait_for 10 lock_waits "$cpid" || { cat "$T/$1.claim"; die "$1: a claim went through while the file was locked (or never asked for the lock)"; }
 	kill -0 "$cpid" 2>/dev/null || { cat "$T/$1.claim"; die "$1: a claim went through while the file was locked"; }
 	cmp -s "$F" "$T/before" || die "$1: the file changed while locked"
 }
