@@ -8,12 +8,18 @@ F=$T/q.sh
 for i in $(seq 1 12); do echo "echo t$i >>$T/log; sleep 0.3"; done >"$F"
 "$RTQ" -x --poll 0.1 "$F" >"$T/worker.out" 2>&1 &
 wpid=$!
-sleep 0.5
+claimed() { [ "$(grep -c ' # worker 0 # ' "$F")" -ge "$1" ]; }
+wait_for 10 claimed 1 || die "the worker claimed nothing"
 
 cat >"$T/editor" <<EOF2
-#!/bin/sh
-# while this "editor" is open the worker goes on claiming
-sleep 1.5
+#!/bin/bash
+# while this "editor" is open the worker goes on claiming: it waits (up
+# to 10 s) until two more tasks were claimed
+n=\$((\$(grep -c ' # worker 0 # ' "$F") + 2))
+for ((i = 0; i < 200; i++)); do
+	[ "\$(grep -c ' # worker 0 # ' "$F")" -ge "\$n" ] && break
+	sleep 0.05
+done
 # move t12 to the top of the tasks, delete t11
 awk '/echo t12 / { next } /echo t11 / { next } { print } NR == 1 { print "echo t12 >>$T/log; sleep 0.3" }' "\$1" >"\$1.new"
 mv "\$1.new" "\$1"
