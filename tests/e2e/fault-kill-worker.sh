@@ -23,47 +23,12 @@ M=$$$RANDOM	# a marker for our processes' command lines
 ts='[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}'
 ann="# worker %s # \\($ts \\.\\.\\. $ts\\) #%s"
 
-# wait_for SECONDS CMD...: poll until CMD succeeds
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		((n-- > 0)) || return 1
-		sleep 0.1
-	done
-}
-gone() { ! kill -0 "$1" 2>/dev/null; }
-no_proc() { ! pgrep -f "$1" >/dev/null; }
-has_line() { grep -qxF -- "$2" "$1" 2>/dev/null; }
-# start_worker NAME ARGS...: a worker in its own session (so everything it
-# started can be found, and killed at the end); sets wpid
-: >"$T/sessions"
-LIB_CLEANUP+=('while read -r s; do pkill -9 -s "$s" 2>/dev/null; done <"$T/sessions"')
-start_worker() {
+# worker NAME ARGS...: start_worker with our poll, lease and NAME
+worker() {
 	local name=$1
 	shift
-	setsid "$RTQ" --poll 0.2 --lease $LEASE -n "$name" "$@" </dev/null \
-		>"$T/$name.out" 2>"$T/$name.err" &
-	wpid=$!
-	echo "$wpid" >>"$T/sessions"
+	start_worker "$name" --poll 0.2 --lease $LEASE -n "$name" "$@"
 }
-# finish_worker NAME PID SECONDS: wait for it to exit, else kill it and
-# fail; sets wrc.  Then nothing of its session may be left.
-finish_worker() {
-	local name=$1 pid=$2 secs=$3
-	if ! wait_for "$secs" gone "$pid"; then
-		pkill -9 -s "$pid" 2>/dev/null
-		show "$name"
-		die "worker $name did not exit within $secs s"
-	fi
-	wrc=0
-	wait "$pid" || wrc=$?
-	if ! wait_for 3 eval '! pgrep -s "$pid" >/dev/null'; then
-		ps -o pid,pgid,sid,args -s "$pid" >&2
-		die "processes of worker $name are left behind"
-	fi
-}
-show() { echo "== $1"; cat "$T/$1.out" "$T/$1.err"; }
 # count FILE LINE: how many times LINE is in FILE
 count() { grep -cxF -- "$2" "$1" || true; }
 ntasks=0 nfaults=0 nlost=0 ntwice=0
@@ -78,7 +43,7 @@ slow="[ \"\$WORKERID\" != 1 ] || sleep 60.$M; echo slow \$WORKERID >> $L"
 } >"$F"
 ntasks=$((ntasks + 6))
 : >"$L"
-start_worker A -i 1 "$F"
+worker A -i 1 "$F"
 apid=$wpid
 wait_for 10 pgrep -f "sleep 60.$M" >/dev/null ||
 	{ show A; cat "$F"; die "A did not start the slow task"; }
@@ -92,10 +57,10 @@ kill -KILL -- "-$tpgid"
 nfaults=$((nfaults + 1))
 t_kill=$(date +%s%N)
 { wait "$apid"; } 2>/dev/null	# (no "Killed" notice)
-start_worker B -i 2 -x "$F"
+worker B -i 2 -x "$F"
 bpid=$wpid
 # what A left (its shell, its session with rtq-claim) must go by itself
-wait_for 3 eval '! pgrep -s "$apid" >/dev/null' || {
+wait_for 3 session_gone "$apid" || {
 	ps -o pid,pgid,sid,args -s "$apid" >&2
 	die "processes of the killed worker A are left running"
 }
@@ -112,7 +77,7 @@ grep -qE "^#\\[ .* $(printf "$ann" 1 lost) $(printf "$ann" 2 ok)\$" "$F" ||
 	die "A's task is not annotated '#lost # worker 2 # (...) #ok'"
 
 say "(2) A comes back with the same id and works on"
-start_worker A2 -i 1 -x "$F"
+worker A2 -i 1 -x "$F"
 finish_worker A2 "$wpid" 15
 show A2
 [ "$wrc" = 0 ] || die "A, back with -i 1, exited $wrc"
@@ -141,9 +106,9 @@ echo "$t4" >"$F4"
 ntasks=$((ntasks + 2))
 : >"$L3"
 : >"$L4"
-start_worker C -i 3 -x "$F3"
+worker C -i 3 -x "$F3"
 cpid=$wpid
-start_worker E -i 5 -x "$F4"
+worker E -i 5 -x "$F4"
 epid=$wpid
 running() { grep -qE "# worker $2 # \\($ts \\.\\.\\.\$" "$1"; }
 wait_for 10 running "$F3" 3 || { show C; die "C did not start its task"; }
@@ -151,15 +116,16 @@ wait_for 10 running "$F4" 5 || { show E; die "E did not start its task"; }
 kill -STOP "$cpid" "$epid"
 nfaults=$((nfaults + 2))
 t_stop=$SECONDS
-start_worker D -i 4 -x "$F3"
+worker D -i 4 -x "$F3"
 dpid=$wpid
-start_worker G -i 6 -x "$F4"
+worker G -i 6 -x "$F4"
 gpid=$wpid
 wait_for 15 has_line "$L3" "side 4" || { show D; cat "$F3"; die "D did not get C's task"; }
 wait_for 5 has_line "$L4" "side 6" || { show G; cat "$F4"; die "G did not get E's task"; }
 say "(D and G ran the tasks of the stopped workers after $((SECONDS - t_stop)) s)"
-# stopped for twice the lease in all
-while ((SECONDS - t_stop < 2 * LEASE)); do sleep 0.2; done
+# E's task ends while E is stopped (its 2 s are over long before D and G
+# could take the tasks over); wait for it rather than for a fixed time
+wait_for 10 has_line "$L4" "side 5" || { cat "$F4" "$L4"; die "E's task (2 s) did not end while E was stopped"; }
 kill -CONT "$cpid" "$epid"
 for w in C:$cpid D:$dpid E:$epid G:$gpid; do
 	finish_worker "${w%%:*}" "${w#*:}" 15
