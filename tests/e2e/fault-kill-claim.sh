@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Fault injection (SPEC 4, 5): the master's side is SIGKILLed.
 #
-# (1) Deterministically (with strace's fault injection, when strace is
-# there): one request that reports a task and claims the next is killed at
+# (1) Deterministically (with strace's fault injection): one request that reports a task and claims the next is killed at
 # each of its system calls that write, lock, open or close anything, in
 # turn.  After each kill the file is the old or the new version, and the
 # same request sent again (same WORKER/SEQ: the worker never got a reply)
@@ -29,7 +28,10 @@ export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
 say "(1) every crash point of one request"
 nsweep=0 nsweep_bad=0
-if command -v strace >/dev/null && strace -qq -o /dev/null true 2>/dev/null; then
+need strace
+strace -qq -o /dev/null true ||
+	die "strace cannot trace here (ptrace not permitted?): the crash points cannot be tested"
+{
 	D=$T/sweep S=$T/sweep/s.sh
 	req=(next "$S" 0/2 2 task 2 0 'echo a')
 	fresh() {	# the state before the request: task 2 claimed by worker 0
@@ -77,20 +79,8 @@ if command -v strace >/dev/null && strace -qq -o /dev/null true 2>/dev/null; the
 	done < <(awk -F'(' '/^[a-z_0-9]+\(/ {print $1}' "$T/sweep.trace" | sort | uniq -c)
 	echo "($nsweep crash points; after $nsweep_bad of them the retried request went wrong)"
 	[ "$nsweep" -ge 10 ] || die "sweep: only $nsweep crash points: strace did not trace"
-else
-	echo "(no usable strace: crash points skipped)"
-fi
-
-mkdir -m 700 "$T/xdg"
-export XDG_RUNTIME_DIR=$T/xdg
-mux_exit() {
-	local s
-	for s in "$T"/xdg/rtq/*; do
-		[ -S "$s" ] && ssh -F "$SSH_CONFIG" -o ControlPath="$s" -O exit rtqtest 2>/dev/null
-	done
-	return 0
 }
-LIB_CLEANUP+=(mux_exit)
+
 with_sshd
 export RTQ_CLAIM=$RTQ_BIN/rtq-claim
 H=$SSHD_HOST
@@ -187,7 +177,7 @@ t0=$SECONDS
 pids=()
 for k in 0 1 2; do
 	env $([ $k = 2 ] && echo RTQ_NOSERVE=1) \
-		timeout -k 5 80 "$RTQ" -x --poll 0.1 -n "w$k" "$H:$F" </dev/null \
+		timeout -k 5 240 "$RTQ" -x --poll 0.1 -n "w$k" "$H:$F" </dev/null \
 		>"$T/w$k.out" 2>"$T/w$k.err" &
 	pids+=($!)
 done
@@ -265,9 +255,10 @@ cmp -s <(grep '^#echo old ' "$F") "$T/old.want" || fail+=("the old lines changed
 st=$("$CLAIM" status "$F" --json) || fail+=("status fails on the file")
 grep -q "\"pending\":0,\"blocked\":0,\"running\":0,\"done\":$((NTASKS * (OLD_PER_TASK + 1))),\"failed\":0" <<<"$st" ||
 	fail+=("status --json: $(grep -o '"tasks":{[^}]*}' <<<"$st")")
-if pgrep -f -- "$ours" >/dev/null; then
-	sleep 2	# a remote rtq-claim whose ssh was killed may take a moment
-	pgrep -af -- "$ours" && fail+=("rtq-claim or ssh processes of ours are left")
+# (a remote rtq-claim whose ssh was killed may take a moment)
+if ! wait_for 5 no_proc "$ours"; then
+	pgrep -af -- "$ours"
+	fail+=("rtq-claim or ssh processes of ours are left")
 fi
 if [ ${#fail[@]} -gt 0 ]; then
 	for k in 0 1 2; do
