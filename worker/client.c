@@ -27,17 +27,15 @@ client_call(struct worker *w, const struct proto_req *q, int in,
 	    (q->op == PROTO_NEXT || q->op == PROTO_FINISH);
 	char	 err[2048];
 	int	 rv, delay = 1, told = 0;
-	double	 give_up = w->retry_for > 0 && !w->connected ? now_sec() +
+	double	 give_up = w->retry_for > 0 && !w->tp.answered ? now_sec() +
 	    w->retry_for : 0;
 
 	for (;;) {
 		rv = tp_call(&w->tp, q, in, r, err, sizeof(err));
-		if (rv == TP_OK) {
-			if (!w->connected && w->retry_for > 0 && delay > 1)
-				say("reached %s", w->where);
-			w->connected = 1;
+		if (w->tp.answered && !w->retry_always)
+			give_up = 0;	/* the master is there: keep trying */
+		if (rv == TP_OK)
 			return rv;
-		}
 		if (rv == TP_FATAL || rv == TP_SOFT) {
 			say("%s", err);
 			return rv;

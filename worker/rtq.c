@@ -870,12 +870,12 @@ main(int argc, char *argv[])
 	/* distinct from any earlier process registered with the same id */
 	w.seq = ((long long)time(NULL) << 20) | (random() & 0xfffff);
 	/*
-	 * Before the master answered once: a queue command gives up after
-	 * about 30 s of failures, a worker after about a minute; a worker
-	 * that was connected keeps trying (a master reboots).
+	 * A queue command gives up after about 30 s of failures; a worker
+	 * after about a minute before the master first answered, and once
+	 * it did, keeps trying (a master reboots).
 	 */
-	w.retry_for = o.add || o.edit || o.lock || o.reset || o.status ? 30 :
-	    60;
+	w.retry_always = o.add || o.edit || o.lock || o.reset || o.status;
+	w.retry_for = w.retry_always ? 30 : 60;
 	if (host != NULL && host[0] == '-')
 		return usage("a master's host name cannot begin with '-'");
 	if (tp_init(&w.tp, host, file, self, err, sizeof(err)) == -1) {

@@ -461,6 +461,7 @@ session_open(struct tp *t, char *err, size_t errlen)
 static int
 classify_error(struct tp *t, struct tp_reply *r, char *err, size_t errlen)
 {
+	t->answered = 1;
 	snprintf(err, errlen, "%s", r->p.msg);
 	switch (r->p.code) {
 	case PROTO_EFILE:
@@ -515,6 +516,7 @@ session_call(struct tp *t, const struct proto_req *q, struct tp_reply *r,
 	buf_free(&req);
 	if (r->p.kind == PROTO_ERROR)
 		return classify_error(t, r, err, errlen);
+	t->answered = 1;
 	return TP_OK;
 lost:
 	buf_free(&req);
@@ -682,7 +684,7 @@ tp_call(struct tp *t, const struct proto_req *q, int in, struct tp_reply *r,
 	if (p != NULL && proto_decode_reply(p, r->raw.len - (size_t)(p -
 	    r->raw.s), &r->p) == 0)
 		rv = r->p.kind == PROTO_ERROR ? classify_error(t, r, err,
-		    errlen) : TP_OK;
+		    errlen) : (t->answered = 1, TP_OK);
 	else
 		rv = no_reply(t, st, err, errlen);
 out:

@@ -53,6 +53,7 @@ struct tp {
 	int		 sin, sout;
 	struct buf	 sbuf;		/* unread reply bytes */
 	int		 reply_ms;	/* a silent session is dropped after */
+	int		 answered;	/* rtq-claim replied once (maybe error) */
 };
 
 struct tp_reply {

@@ -53,7 +53,7 @@ struct worker {
 	char		 prev_log[4096];	/* the failed task's log, or "" */
 	char		 where[1024];
 	int		 retry_for;	/* seconds to retry before first reached */
-	int		 connected;	/* the master answered once */
+	int		 retry_always;	/* and after (queue commands) */
 };
 
 /*
