@@ -4,6 +4,10 @@
 # file, 4 bad content), the task file byte-identical afterwards and no stray
 # files.  Also what must NOT be an error: a 4 MB line, invalid UTF-8.
 . "$RTQ_TOP/tests/e2e/lib.sh"
+# rtq-claim's clock stands still (RTQ_NOW): the previous versions it keeps
+# beside a task file for 5 s would otherwise age out between the listings
+# before and after a request on a slow run ("files vanished")
+export RTQ_NOW=$(date +%s)
 
 # run CMD...: sets $out (stdout), $err (stderr) and $rc
 run() {
