@@ -10,6 +10,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,6 +471,22 @@ fail_file(int r, const struct tfio *t, const char *err)
 }
 
 /*
+ * Whether whoever reads our replies is gone (its end of the pipe or of
+ * the ssh channel closed): a person's command given up with Ctrl-C while
+ * it waited for the lock must then not be carried out.
+ */
+static int
+caller_gone(void)
+{
+	struct pollfd	 p;
+
+	p.fd = STDOUT_FILENO;
+	p.events = POLLOUT;
+	p.revents = 0;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+/*
  * May a worker register as want?  Not while a live worker (heard from
  * within its lease, not declared lost) has that id: two processes with
  * one id would both run every task.  Returns 0 or PROTO_EBUSY with err.
@@ -509,6 +526,14 @@ transact(const char *path, struct job *j)
 	j->req.now = stamp;
 	if ((r = tfio_open(&t, path, now, err, sizeof(err))) != 0)
 		goto out;
+	if ((j->q.op == PROTO_ADD || j->q.op == PROTO_PUT ||
+	    j->q.op == PROTO_RESET) && caller_gone()) {
+		/* given up while the lock was held (Ctrl-C): change nothing */
+		snprintf(err, sizeof(err), "the caller went away while the "
+		    "lock was held; nothing done");
+		r = PROTO_EIO;
+		goto save;
+	}
 	if ((r = tfio_carry_prev(&t, err, sizeof(err))) != 0)
 		goto save;
 	if (j->has_worker) {

@@ -41,6 +41,8 @@ client_call(struct worker *w, const struct proto_req *q, int in,
 			return rv;
 		}
 		tp_reply_free(r);
+		if (got_hard || (got_int && !must))
+			return TP_RETRY;	/* asked to stop */
 		if (give_up > 0 && now_sec() + delay > give_up) {
 			say("%s; giving up after %d s", err, w->retry_for);
 			return TP_FATAL;

@@ -118,6 +118,15 @@ usage(const char *msg)
 	return 2;
 }
 
+/* For a queue command's waits: a signal came, give up. */
+static int
+stop_asked(void *arg)
+{
+	(void)arg;
+	sig_drain();
+	return got_int || got_hard;
+}
+
 /* The shell's directory for banners, with the home directory as ~. */
 static const char *
 show_dir(const struct worker *w, char *out, size_t len)
@@ -886,8 +895,13 @@ main(int argc, char *argv[])
 	free(host);
 	free(file);
 	if (o.add || o.edit || o.lock || o.reset || o.status) {
+		/* a signal ends a queue command's wait, for the lock say */
+		w.tp.intr_fd = sig_fd();
+		w.tp.intr = stop_asked;
 		rv = o.add ? do_add(&w) : o.edit ? do_edit(&w) : o.lock ?
 		    do_lock(&w) : o.reset ? do_reset(&w) : do_status(&w);
+		if (rv != 0 && (got_int || got_hard))
+			rv = got_hard ? sig_stop_code() : 130;
 		tp_free(&w.tp);
 		free(o.command);
 		return rv;

@@ -72,15 +72,15 @@ split_ssh(struct tp *t, const char *cmd)
 
 /* Run argv to completion; collect stdout into out, stderr into err. */
 static int
-run(char *const argv[], int in, struct buf *out, struct buf *errout,
-    int *status)
+run(struct tp *t, char *const argv[], int in, struct buf *out,
+    struct buf *errout, int *status)
 {
 	int		 po[2], pe[2], st;
 	pid_t		 pid;
-	struct pollfd	 pfd[2];
+	struct pollfd	 pfd[3];
 	char		 chunk[8192];
 	ssize_t		 n;
-	int		 open_fds = 2, i, devnull;
+	int		 open_fds = 2, i, devnull, stopped = 0;
 
 	if (pipe(po) == -1)
 		return -1;
@@ -111,11 +111,24 @@ run(char *const argv[], int in, struct buf *out, struct buf *errout,
 	close(pe[1]);
 	pfd[0].fd = po[0];
 	pfd[1].fd = pe[0];
-	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[2].fd = t->intr != NULL ? t->intr_fd : -1;
+	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 	while (open_fds > 0) {
-		if (poll(pfd, 2, -1) == -1) {
+		if (poll(pfd, 3, -1) == -1) {
 			if (errno == EINTR)
 				continue;
+			break;
+		}
+		if (pfd[2].fd != -1 && (pfd[2].revents & POLLIN) &&
+		    t->intr(t->intr_arg)) {
+			/*
+			 * Given up: the child and what it started go.  Its
+			 * pipes are not waited for: a shared ssh connection's
+			 * master holds copies of them.
+			 */
+			kill(-pid, SIGTERM);
+			kill(pid, SIGTERM);
+			stopped = 1;
 			break;
 		}
 		for (i = 0; i < 2; i++) {
@@ -141,7 +154,7 @@ run(char *const argv[], int in, struct buf *out, struct buf *errout,
 		if (errno != EINTR)
 			return -1;
 	*status = fdio_exit_code(st);
-	return 0;
+	return stopped ? -2 : 0;
 }
 
 /* Does the user's ssh configuration already share connections? */
@@ -158,7 +171,8 @@ user_has_mux(struct tp *t)
 	argv[n++] = "-G";
 	argv[n++] = t->host;
 	argv[n] = NULL;
-	if (run(argv, -1, &out, &err, &st) == 0 && st == 0 && out.s != NULL) {
+	if (run(t, argv, -1, &out, &err, &st) == 0 && st == 0 &&
+	    out.s != NULL) {
 		for (p = out.s; (p = strstr(p, "controlpath ")) != NULL; p++)
 			if ((p == out.s || p[-1] == '\n') &&
 			    strncmp(p + 12, "none", 4) != 0)
@@ -363,7 +377,7 @@ session_close(struct tp *t)
 static int
 session_line(struct tp *t, struct buf *line)
 {
-	struct pollfd	 pfd;
+	struct pollfd	 pfd[2];
 	char		*nl, chunk[8192];
 	ssize_t		 n;
 	int		 ms;
@@ -380,13 +394,16 @@ session_line(struct tp *t, struct buf *line)
 			t->sbuf.len -= k;
 			return 0;
 		}
-		pfd.fd = t->sout;
-		pfd.events = POLLIN;
+		pfd[0].fd = t->sout;
+		pfd[0].events = pfd[1].events = POLLIN;
 		if ((ms = (int)((end - tp_now()) * 1000)) <= 0)
 			return -1;	/* a silent master */
-		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+		pfd[1].fd = t->intr != NULL ? t->intr_fd : -1;
+		if (poll(pfd, 2, ms) == -1 && errno != EINTR)
 			return -1;
-		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+		if ((pfd[1].revents & POLLIN) && t->intr(t->intr_arg))
+			return -1;	/* given up: the caller stops */
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		if ((n = fdio_read(t->sout, chunk, sizeof(chunk))) <= 0 ||
 		    buf_add(&t->sbuf, chunk, (size_t)n) == -1)
@@ -668,9 +685,12 @@ tp_call(struct tp *t, const struct proto_req *q, int in, struct tp_reply *r,
 	}
 	if (in != -1)
 		lseek(in, 0, SEEK_SET);		/* a retry sends it again */
-	if (run(argv, in, &r->raw, &t->errout, &st) == -1) {
-		snprintf(err, errlen, "cannot run %s: %s", argv[0],
-		    strerror(errno));
+	if ((rv = run(t, argv, in, &r->raw, &t->errout, &st)) < 0) {
+		if (rv == -2)
+			snprintf(err, errlen, "interrupted");
+		else
+			snprintf(err, errlen, "cannot run %s: %s", argv[0],
+			    strerror(errno));
 		rv = TP_RETRY;
 		goto out;
 	}
@@ -709,7 +729,7 @@ tp_shell(struct tp *t, const char *cmd, int in, struct buf *out,
 	argv[n++] = t->host;
 	argv[n++] = (char *)cmd;
 	argv[n] = NULL;
-	return run(argv, in, out, errout, status);
+	return run(t, argv, in, out, errout, status) == 0 ? 0 : -1;
 }
 
 pid_t

@@ -54,6 +54,14 @@ struct tp {
 	struct buf	 sbuf;		/* unread reply bytes */
 	int		 reply_ms;	/* a silent session is dropped after */
 	int		 answered;	/* rtq-claim replied once (maybe error) */
+	/*
+	 * A one-call request waits (for the lock, say) until intr_fd is
+	 * readable and intr(intr_arg) says to give up: then the call is
+	 * ended and reported as TP_RETRY, "interrupted".  intr NULL: never.
+	 */
+	int		 intr_fd;
+	int		(*intr)(void *);
+	void		*intr_arg;
 };
 
 struct tp_reply {
