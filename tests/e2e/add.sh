@@ -7,7 +7,7 @@
 # refused: non-zero exit, the file unchanged byte for byte.  2,500 lines
 # (140 KB) added at once while four local workers claim from the same file:
 # each is in the file once, in their order, and each is run exactly once.
-# The same over the loopback sshd (host:FILE) with 2,000 lines.
+# The same over the loopback sshd (host:FILE) with 1,000 lines.
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 export LC_ALL=C
@@ -171,20 +171,20 @@ cat "$T/out"
 [ "$rc" != 0 ] || die "over ssh: a NUL byte was accepted"
 cmp "$S" "$T/rbefore" || die "over ssh: the file changed although the input was refused"
 
-say "over ssh: 2,000 lines while 4 workers claim over ssh"
+say "over ssh: 1,000 lines while 4 workers claim over ssh"
 R=$T/rbig.sh
 {
 	echo "while [ ! -e $T/radded ]; do sleep 0.05; done"
 	for i in $(seq 1 50); do echo "echo s$i >>$T/rseedlog"; done
 } >"$R"
-seq 1 2000 | sed "s|.*|echo & >>rlog|" >"$T/rlines"
+seq 1 1000 | sed "s|.*|echo & >>rlog|" >"$T/rlines"
 start=$SECONDS
 run_workers rbig "$H:$R" 4
 wait_for 30 registered "$R" 4 || die "the 4 ssh workers did not register"
-"$RTQ" --add "$H:$R" <"$T/rlines" >"$T/radd.out" 2>&1 || { cat "$T/radd.out"; die "--add of 2,000 lines over ssh failed"; }
+"$RTQ" --add "$H:$R" <"$T/rlines" >"$T/radd.out" 2>&1 || { cat "$T/radd.out"; die "--add of 1,000 lines over ssh failed"; }
 touch "$T/radded"
-expect_eq "--add of 2,000 lines over ssh says" "$(cat "$T/radd.out")" "$H:$R: added 2000 tasks"
+expect_eq "--add of 1,000 lines over ssh says" "$(cat "$T/radd.out")" "$H:$R: added 1000 tasks"
 wait_workers rbig
-echo "2,000 tasks run by 4 ssh workers in $((SECONDS - start)) s"
-check_big "$R" rlog 2000
+echo "1,000 tasks run by 4 ssh workers in $((SECONDS - start)) s"
+check_big "$R" rlog 1000
 say "ok"
