@@ -561,11 +561,11 @@ step(struct worker *w)
 }
 
 /*
- * Register, start the shell and run the loop until told to stop (slotted:
- * a slot of -j N, which tells its parent its id).  Returns the exit status.
+ * Register, start the shell and run the loop until told to stop.  Returns
+ * the exit status.
  */
 static int
-work(struct worker *w, int slotted)
+work(struct worker *w)
 {
 	char	 err[1024];
 	int	 rv;
@@ -577,11 +577,6 @@ work(struct worker *w, int slotted)
 	}
 	if (client_register(w, w->o->id) == -1)
 		return got_hard ? sig_stop_code() : 1;
-	if (slotted) {
-		/* tell the parent which id to put before our lines */
-		printf("\001id %ld\n", w->id);
-		fflush(stdout);
-	}
 	client_heartbeat(w);
 	w->sh.stop = &got_hard;
 	if (shell_start(&w->sh, err, sizeof(err)) == -1) {
@@ -831,7 +826,7 @@ main(int argc, char *argv[])
 	struct worker	 w;
 	char		*host = NULL, *file = NULL, err[1024];
 	const char	*e, *target = NULL;
-	int		 rv, slot, slotted = 0;
+	int		 rv, slot, task_fd = -1;
 
 	self = paths_self(argv[0]);
 	if ((rv = parse_opts(argc, argv, &o)) != -1)
@@ -864,18 +859,18 @@ main(int argc, char *argv[])
 	}
 	if (o.slots > 1 && !o.add && !o.edit && !o.lock && !o.reset &&
 	    !o.status) {
-		if ((rv = slots_run((int)o.slots, &slot)) >= 0)
+		if ((rv = slots_run((int)o.slots, &slot, &task_fd)) >= 0)
 			return rv;
 		/* a slot: a worker like any other, with its own id */
 		if (o.id >= 0)
 			o.id += slot;
-		slotted = 1;
 	} else
 		setenv("RTQ_SLOT", "0", 1);
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	memset(&w, 0, sizeof(w));
 	w.o = &o;
 	w.id = -1;
+	w.sh.out_fd = task_fd;
 	/* distinct from any earlier process registered with the same id */
 	w.seq = ((long long)time(NULL) << 20) | (random() & 0xfffff);
 	/*
@@ -906,7 +901,7 @@ main(int argc, char *argv[])
 		free(o.command);
 		return rv;
 	}
-	rv = work(&w, slotted);
+	rv = work(&w);
 	free(w.prev_text);
 	free((char *)o.logdir);
 	tp_free(&w.tp);

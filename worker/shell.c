@@ -53,8 +53,10 @@ shell_start(struct shell *sh, char *err, size_t errlen)
 	struct buf	 b = BUF_INIT;
 
 	volatile sig_atomic_t *stop = sh->stop;
+	int		 out_fd = sh->out_fd;
 
 	memset(sh, 0, sizeof(*sh));
+	sh->out_fd = out_fd;
 	sh->stop = stop;
 	sh->in = sh->rep = -1;
 	if (prog == NULL || *prog == '\0')
@@ -87,6 +89,12 @@ shell_start(struct shell *sh, char *err, size_t errlen)
 		sigaction(SIGPIPE, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
 		setpgid(0, 0);
+		if (sh->out_fd > 2) {
+			/* -j N: tasks' output on a pipe of its own */
+			dup2(sh->out_fd, 1);
+			dup2(sh->out_fd, 2);
+			close(sh->out_fd);
+		}
 		dup2(in[0], 0);
 		if (rep[1] != 3) {
 			dup2(rep[1], 3);

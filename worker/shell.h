@@ -29,6 +29,7 @@ struct shell {
 	char		 dir[4096];	/* private dir for snapshots */
 	char		 cwd[4096];	/* shell's directory after last init */
 	pid_t		 task;		/* running task's process group */
+	int		 out_fd;	/* > 2: the shell's stdout and stderr */
 	volatile sig_atomic_t *stop;	/* set: stop an init line (TERM) */
 };
 

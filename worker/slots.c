@@ -1,11 +1,23 @@
 /*
  * slots: -j N, N workers in one rtq.
+ *
+ * Each slot is a child process in its own process group (a Ctrl-C reaches
+ * it once, forwarded from here) with two pipes to us: its tasks' output
+ * (the slot's shell writes there) and rtq's own lines (its banners, its
+ * messages).  Task output goes out a line at a time after "[slot I] ", so
+ * that the lines of slots do not mix; rtq's lines, which start "[rtq W]",
+ * go out as they are.  The two are kept apart so that nothing a task
+ * prints can pass for rtq's, and so that a task's last line without a
+ * line break is ended before rtq's next line.  A line longer than
+ * LINE_MAX_OUT goes out in pieces as it comes; the work is linear in the
+ * output.
  */
 #define _DEFAULT_SOURCE
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,63 +30,209 @@
 #include "sig.h"
 #include "worker.h"
 
-/*
- * A line of a slot's output on ours, after prefix.  A write that fails is
- * given up: the terminal went away, and nobody is left to read it.
- */
+#define LINE_MAX_OUT	65536
+
+/* One pipe from a slot, and the part of a line not yet written out. */
+struct stream {
+	int		 fd;		/* -1: closed */
+	struct buf	 b;		/* bytes [start, len) not yet out */
+	size_t		 start;
+	size_t		 scanned;	/* no line break before here */
+	int		 mid;		/* a line was begun on our output */
+	int		 rtq;		/* rtq's own lines, not a task's */
+};
+
+/* Write to our output; a failure is given up (nobody reads any more). */
 static void
-out_line(const char *prefix, const char *s, size_t n)
+out(const char *s, size_t n)
 {
-	(void)fdio_write_all(STDOUT_FILENO, prefix, strlen(prefix));
 	(void)fdio_write_all(STDOUT_FILENO, s, n);
 }
 
+static struct stream *midline;	/* whose line our output is in */
+
 /*
- * -j N: N workers, each a child process in its own process group (a
- * Ctrl-C reaches them once, forwarded from here).  Their output comes
- * through a pipe each and goes out a line at a time, each line after the
- * worker's id.  See worker.h.
+ * Write s[0..n) of a line; the prefix first when the line starts.  A
+ * long line of another slot that is being written out is broken first
+ * (its rest comes after its prefix again).
  */
-int
-slots_run(int n, int *slot)
+static void
+out_part(struct stream *st, const char *prefix, const char *s, size_t n,
+    int ends)
 {
-	struct pollfd	 pfd[MAXSLOTS + 1];
-	struct buf	 line[MAXSLOTS];
-	char		 prefix[MAXSLOTS][32], chunk[8192], *nl;
+	if (!st->mid && st->rtq && s[0] == '\001')
+		return;		/* a slot's id, from an older rtq: not shown */
+	if (midline != NULL && midline != st) {
+		out("\n", 1);
+		midline->mid = 0;
+	}
+	if (!st->mid && !(st->rtq && n >= 5 && strncmp(s, "[rtq ", 5) == 0))
+		out(prefix, strlen(prefix));
+	out(s, n);
+	st->mid = !ends;
+	midline = st->mid ? st : NULL;
+}
+
+/*
+ * Write out the complete lines of st, and a long partial one; with flush,
+ * also what is left of the last line, ended with a line break.
+ */
+static void
+emit(struct stream *st, const char *prefix, int flush)
+{
+	char	*s, *nl;
+	size_t	 n;
+
+	for (;;) {
+		s = st->b.s + st->start;
+		n = st->b.len - st->start;
+		if (st->scanned < st->start)
+			st->scanned = st->start;
+		nl = n > 0 ? memchr(st->b.s + st->scanned, '\n', st->b.len -
+		    st->scanned) : NULL;
+		if (nl == NULL)
+			break;
+		out_part(st, prefix, s, (size_t)(nl - s) + 1, 1);
+		st->start = (size_t)(nl - st->b.s) + 1;
+	}
+	st->scanned = st->b.len;
+	if (n > 0 && (flush || n >= LINE_MAX_OUT)) {
+		out_part(st, prefix, s, n, 0);
+		st->start = st->b.len;
+	}
+	if (flush && st->mid) {
+		out("\n", 1);
+		st->mid = 0;
+		midline = NULL;
+	}
+	if (st->start == st->b.len) {
+		buf_reset(&st->b);
+		st->start = st->scanned = 0;
+	}
+}
+
+/* Read what st has now (all of it when drain).  0, or -1 at its end. */
+static int
+take(struct stream *st, int drain)
+{
+	ssize_t	 k;
+
+	do {
+		if (buf_grow(&st->b, 65536) == -1)
+			return -1;
+		k = fdio_read(st->fd, st->b.s + st->b.len, st->b.cap -
+		    st->b.len - 1);
+		if (k > 0)
+			st->b.len += (size_t)k;
+	} while (drain && k > 0);
+	if (k == 0 || (k == -1 && errno != EAGAIN))
+		return -1;
+	return 0;
+}
+
+static void
+stream_close(struct stream *st)
+{
+	if (midline == st)
+		midline = NULL;
+	if (st->fd != -1)
+		close(st->fd);
+	st->fd = -1;
+	buf_free(&st->b);
+}
+
+/* In the child: its ends of the two pipes.  Returns -1 (see slots_run). */
+static int
+child(int i, int task[2], int own[2], int *slot, int *task_fd)
+{
+	char	 v[16];
+
+	setpgid(0, 0);
+	close(task[0]);
+	close(own[0]);
+	dup2(own[1], STDOUT_FILENO);
+	dup2(own[1], STDERR_FILENO);
+	close(own[1]);
+	fcntl(task[1], F_SETFD, FD_CLOEXEC);
+	snprintf(v, sizeof(v), "%d", i);
+	setenv("RTQ_SLOT", v, 1);
+	*slot = i;
+	*task_fd = task[1];
+	return -1;
+}
+
+/* The slot's streams after one poll; how many of them closed. */
+static int
+serve_slot(struct stream st[2], const struct pollfd p[2], const char *prefix)
+{
+	int	 k, closed = 0;
+
+	/* the task's output first: what it wrote before rtq said more */
+	for (k = 0; k < 2; k++) {
+		if (st[k].fd == -1 || !(p[k].revents & (POLLIN | POLLHUP |
+		    POLLERR)))
+			continue;
+		if (k == 1 && st[0].fd != -1 && take(&st[0], 1) == -1) {
+			emit(&st[0], prefix, 1);
+			stream_close(&st[0]);
+			closed++;
+		}
+		if (k == 1 && st[0].fd != -1)
+			emit(&st[0], prefix, 1);
+		if (take(&st[k], 0) == -1) {
+			emit(&st[k], prefix, 1);
+			stream_close(&st[k]);
+			closed++;
+			continue;
+		}
+		emit(&st[k], prefix, 0);
+	}
+	return closed;
+}
+
+int
+slots_run(int n, int *slot, int *task_fd)
+{
+	struct pollfd	 pfd[2 * MAXSLOTS + 1];
+	struct stream	 st[MAXSLOTS][2];
+	char		 prefix[MAXSLOTS][32];
 	pid_t		 pid[MAXSLOTS];
-	ssize_t		 k;
-	int		 i, fd[2], open_fds = 0, st, rv = 0;
+	int		 ws[MAXSLOTS], reaped[MAXSLOTS];
+	int		 i, k, task[2], own[2], open_fds = 0, rv = 0;
 
 	for (i = 0; i < n; i++) {
-		if (pipe(fd) == -1 || (pid[i] = fork()) == -1) {
+		if (pipe(task) == -1 || pipe(own) == -1 ||
+		    (pid[i] = fork()) == -1) {
 			say("cannot start slot %d: %s", i, strerror(errno));
 			return 1;
 		}
-		if (pid[i] == 0) {
-			char	 v[16];
-
-			setpgid(0, 0);
-			close(fd[0]);
-			dup2(fd[1], STDOUT_FILENO);
-			dup2(fd[1], STDERR_FILENO);
-			close(fd[1]);
-			snprintf(v, sizeof(v), "%d", i);
-			setenv("RTQ_SLOT", v, 1);
-			*slot = i;
-			return -1;
-		}
+		if (pid[i] == 0)
+			return child(i, task, own, slot, task_fd);
 		setpgid(pid[i], pid[i]);
-		close(fd[1]);
-		pfd[i].fd = fd[0];
-		pfd[i].events = POLLIN;
-		memset(&line[i], 0, sizeof(line[i]));
+		reaped[i] = 0;
+		close(task[1]);
+		close(own[1]);
+		memset(st[i], 0, sizeof(st[i]));
+		st[i][0].fd = task[0];
+		st[i][1].fd = own[0];
+		st[i][1].rtq = 1;
+		for (k = 0; k < 2; k++) {
+			fcntl(st[i][k].fd, F_SETFL, O_NONBLOCK);
+			fcntl(st[i][k].fd, F_SETFD, FD_CLOEXEC);
+		}
 		snprintf(prefix[i], sizeof(prefix[i]), "[slot %d] ", i);
-		open_fds++;
+		open_fds += 2;
 	}
-	pfd[n].fd = sig_fd();
-	pfd[n].events = POLLIN;
 	while (open_fds > 0) {
-		if (poll(pfd, (nfds_t)n + 1, -1) == -1 && errno != EINTR)
+		for (i = 0; i < n; i++)
+			for (k = 0; k < 2; k++) {
+				pfd[2 * i + k].fd = st[i][k].fd;
+				pfd[2 * i + k].events = POLLIN;
+				pfd[2 * i + k].revents = 0;
+			}
+		pfd[2 * n].fd = sig_fd();
+		pfd[2 * n].events = POLLIN;
+		if (poll(pfd, (nfds_t)(2 * n + 1), -1) == -1 && errno != EINTR)
 			break;
 		if (got_any) {
 			/* pass each signal on once */
@@ -86,48 +244,28 @@ slots_run(int n, int *slot)
 				kill(pid[i], sig);
 		}
 		for (i = 0; i < n; i++) {
-			if (pfd[i].fd == -1 || !(pfd[i].revents & (POLLIN |
-			    POLLHUP | POLLERR)))
-				continue;
-			if ((k = fdio_read(pfd[i].fd, chunk, sizeof(chunk))) <=
-			    0) {
-				if (line[i].len > 0) {
-					buf_addc(&line[i], '\n');
-					out_line(prefix[i], line[i].s,
-					    line[i].len);
-				}
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
+			open_fds -= serve_slot(st[i], &pfd[2 * i], prefix[i]);
+			/*
+			 * The slot's rtq is gone: its tasks' pipe is read to
+			 * what is there now, not to an end that a process
+			 * left behind by a task may never give.
+			 */
+			if (st[i][1].fd == -1 && st[i][0].fd != -1 &&
+			    waitpid(pid[i], &ws[i], WNOHANG) == pid[i]) {
+				reaped[i] = 1;
+				(void)take(&st[i][0], 1);
+				emit(&st[i][0], prefix[i], 1);
+				stream_close(&st[i][0]);
 				open_fds--;
-				continue;
-			}
-			buf_add(&line[i], chunk, (size_t)k);
-			while (line[i].s != NULL && (nl = memchr(line[i].s,
-			    '\n', line[i].len)) != NULL) {
-				size_t len = (size_t)(nl - line[i].s) + 1;
-				long id;
-
-				if (line[i].s[0] == '\001' && sscanf(line[i].s,
-				    "\001id %ld", &id) == 1)
-					snprintf(prefix[i], sizeof(prefix[i]),
-					    "[%ld] ", id);
-				else if (strncmp(line[i].s, "[rtq ", 5) == 0)
-					out_line("", line[i].s, len);
-				else
-					out_line(prefix[i], line[i].s, len);
-				memmove(line[i].s, line[i].s + len,
-				    line[i].len - len);
-				line[i].len -= len;
 			}
 		}
 	}
 	for (i = 0; i < n; i++) {
-		while (waitpid(pid[i], &st, 0) == -1 && errno == EINTR)
+		while (!reaped[i] && waitpid(pid[i], &ws[i], 0) == -1 &&
+		    errno == EINTR)
 			;
-		st = fdio_exit_code(st);
-		if (st > rv)
-			rv = st;
-		buf_free(&line[i]);
+		if (fdio_exit_code(ws[i]) > rv)
+			rv = fdio_exit_code(ws[i]);
 	}
 	return rv;
 }

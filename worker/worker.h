@@ -75,8 +75,9 @@ int	 do_install(const char *target, const char *self);
 /*
  * slots.c: start n workers in child processes and pass their output on.
  * Returns the parent's exit status (the worst of the children's), or -1
- * in a child, with *slot set to its number (0..n-1).
+ * in a child, with *slot set to its number (0..n-1) and *task_fd to the
+ * pipe its tasks' output goes to (the shell's stdout and stderr).
  */
-int	 slots_run(int n, int *slot);
+int	 slots_run(int n, int *slot, int *task_fd);
 
 #endif

@@ -24,8 +24,10 @@ nslots=$(cut -d' ' -f1 <<<"$slots" | sort -u | wc -l)
 expect_eq "distinct RTQ_SLOT values" "$nslots" 3
 pairs=$(wc -l <<<"$slots")
 expect_eq "slot/id pairs (one id per slot)" "$pairs" 3
-grep -q '^\[[0-9]*\] task [0-9]* slot=' "$T/out" ||
-	die "task output lines are not prefixed with the worker id"
+# each task's output line after its slot, the one its RTQ_SLOT says
+bad=$(grep -E 'task [0-9]+ slot=' "$T/out" | grep -v '^\[rtq ' |
+	grep -vE '^\[slot ([0-9])\] task [0-9]+ slot=\1 ')
+[ -z "$bad" ] || die "task output lines not after their slot: $bad"
 
 say "each log holds exactly its task's output"
 for i in $(seq 1 8); do
