@@ -259,32 +259,32 @@ tf_ann_next(const char **pp, const char *end, struct tf_ann *a)
 	if (next == NULL)
 		next = end;
 	*pp = next;
-	/* after the start time: " ..." then nothing (open) or " END) #ST" */
+	/*
+	 * After the start time: " ..." and, once closed, " END) #STATUS".
+	 * Only ") #" closes it: other text after the "..." is a note (the
+	 * "line+1" runtask.sh writes on a line that moved), and an
+	 * annotation with a note and no end is still open.
+	 */
 	seg = mem_find(q, (size_t)(next - q), " ...", 4);
 	seg = seg == NULL ? q : seg + 4;
 	a->status = NULL;
 	a->statuslen = 0;
-	if (tf_rstrip(seg, (size_t)(next - seg)) == 0) {
-		a->open = 1;
-		return 1;
-	}
-	a->open = 0;
 	st = NULL;
 	for (q = seg; (q = mem_find(q, (size_t)(next - q), ") #", 3)) != NULL;
 	    q += 3)
 		st = q + 3;
-	if (st != NULL) {
-		const char *sp;
-
-		/* the status word; a note may follow ("error1 log=...") */
-		a->status = st;
-		a->statuslen = tf_rstrip(st, (size_t)(next - st));
-		if ((sp = memchr(st, ' ', a->statuslen)) != NULL)
-			a->statuslen = (size_t)(sp - st);
-		if (st - 3 - seg >= TF_TIMELEN + 1)
-			a->end = st - 3 - TF_TIMELEN;
-	} else
-		a->status = seg;
+	if (st == NULL) {
+		a->open = 1;
+		return 1;
+	}
+	a->open = 0;
+	/* the status word; a note may follow ("error1 log=...") */
+	a->status = st;
+	a->statuslen = tf_rstrip(st, (size_t)(next - st));
+	if ((q = memchr(st, ' ', a->statuslen)) != NULL)
+		a->statuslen = (size_t)(q - st);
+	if (st - 3 - seg >= TF_TIMELEN + 1)
+		a->end = st - 3 - TF_TIMELEN;
 	return 1;
 }
 
@@ -349,7 +349,9 @@ is_orphan(const char *s, size_t len)
 
 	for (i = 7; i < len && is_digit(s[i]); i++)
 		;
-	if (i == 7 || i + 1 >= len || s[i] != '#' || s[i + 1] != ' ')
+	/* a tab instead of the blank: rtq supplied the line break before it */
+	if (i == 7 || i + 1 >= len || s[i] != '#' || (s[i + 1] != ' ' &&
+	    s[i + 1] != '\t'))
 		return 0;
 	/*
 	 * It ends in " # worker W # ... END) #STATUS"; a claimed task that

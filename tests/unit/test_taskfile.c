@@ -235,6 +235,9 @@ START_TEST(test_kind_orphan)
 	    "11-24 08:00:00) #ok"), TF_ORPHAN);
 	ck_assert_int_eq(kind("#?line:12# cd x; make # worker 3 # ... "
 	    "11-24 08:00:00) #error2"), TF_ORPHAN);
+	/* a tab: rtq supplied the line break before it */
+	ck_assert_int_eq(kind("#?line:5#\techo a # worker 0 # ... "
+	    "11-24 08:00:00) #ok"), TF_ORPHAN);
 }
 END_TEST
 
@@ -542,6 +545,41 @@ START_TEST(test_ann_iteration)
 }
 END_TEST
 
+START_TEST(test_ann_note)
+{
+	struct tf_item	 it;
+	struct tf_ann	 a;
+	const char	*p;
+
+	/*
+	 * Text between the "..." and the end of an annotation is a note,
+	 * such as runtask.sh's "line+1" on a task whose line had moved: the
+	 * annotation is closed by " END) #STATUS" and by nothing else.
+	 */
+	it = classify("#echo a # worker 0 # (07-28 15:52:29 ...line+1 "
+	    "07-28 15:52:33) #ok");
+	ck_assert_int_eq(it.kind, TF_DONE);
+	ck_assert_str_eq(str(it.text, it.textlen), "echo a");
+	p = it.ann;
+	ck_assert_int_eq(tf_ann_next(&p, it.ann + it.annlen, &a), 1);
+	ck_assert_int_eq(a.open, 0);
+	ck_assert_str_eq(str(a.start, TF_TIMELEN), "07-28 15:52:29");
+	ck_assert_str_eq(str(a.end, TF_TIMELEN), "07-28 15:52:33");
+	it = classify("echo a # worker 0 # (07-28 15:52:29 ... ...line+1 "
+	    "07-28 15:52:33) #error2");
+	ck_assert_int_eq(it.kind, TF_FAILED);
+	ck_assert_str_eq(str(it.status, it.statuslen), "error2");
+	/* with no end, still running */
+	it = classify("#echo a # worker 3 # (07-28 15:52:29 ...line+1");
+	ck_assert_int_eq(it.kind, TF_RUNNING);
+	ck_assert_int_eq(it.worker, 3);
+	ck_assert_int_eq(it.open, 1);
+	ck_assert_ptr_null(it.status);
+	it = classify("#echo a # worker 3 # (07-28 15:52:29 ... moved here ");
+	ck_assert_int_eq(it.kind, TF_RUNNING);
+}
+END_TEST
+
 START_TEST(test_ann_needs_full_form)
 {
 	/* "# worker" in a task's own comment is not an annotation */
@@ -672,6 +710,7 @@ taskfile_suite(void)
 
 	tc = tcase_create("annotations");
 	tcase_add_test(tc, test_ann_iteration);
+	tcase_add_test(tc, test_ann_note);
 	tcase_add_test(tc, test_ann_needs_full_form);
 	tcase_add_test(tc, test_affinity);
 	tcase_add_test(tc, test_tried_by);
