@@ -197,6 +197,35 @@ status_is(const struct tf_item *it, int status)
 	    memcmp(it->status, want, it->statuslen) == 0;
 }
 
+/*
+ * Whether a line appended now needs a line break before it: the last line
+ * has none.  The line rtq appends then says so, with a tab for the blank
+ * after "# worker W:" or "#?line:N#" (see brk_before), so that a reset
+ * that drops it drops that line break too, and gives back the file as it
+ * was written; a line break, so that "echo x >> file" afterwards starts a
+ * line of its own instead of running into rtq's line.
+ */
+static int
+needs_break(const struct tf_file *f)
+{
+	return f->size > 0 && f->buf[f->size - 1] != '\n';
+}
+
+/* Whether registration or orphan line s says rtq put a break before it. */
+static int
+brk_before(const char *s, size_t len, enum tf_kind kind)
+{
+	const char	*c;
+
+	if (kind == TF_REGISTRATION)
+		c = memchr(s, ':', len);
+	else if (kind == TF_ORPHAN)
+		c = memchr(s + 1, '#', len - 1);
+	else
+		return 0;
+	return c != NULL && c + 1 < s + len && c[1] == '\t';
+}
+
 /* Append a line at the end of the file, after a line break if needed. */
 static int
 append_line(const struct tf_file *f, struct patch *p, const char *s,
@@ -205,7 +234,7 @@ append_line(const struct tf_file *f, struct patch *p, const char *s,
 	struct buf	 b = BUF_INIT;
 	int		 r;
 
-	if (f->size > 0 && f->buf[f->size - 1] != '\n')
+	if (needs_break(f))
 		buf_adds(&b, f->eol);
 	buf_add(&b, s, len);
 	r = buf_adds(&b, f->eol);
@@ -371,7 +400,8 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 	}
 	if (q->fin_status == PROTO_ST_RELEASE)
 		return 0;
-	buf_printf(&b, "#?line:%zu# ", q->fin_line);
+	buf_printf(&b, "#?line:%zu#%c", q->fin_line, needs_break(f) ? '\t' :
+	    ' ');
 	buf_add(&b, q->fin_text, q->fin_textlen);
 	buf_printf(&b, " # worker %ld # ... %s) #", q->worker, q->now);
 	add_status(&b, q->fin_status);
@@ -596,7 +626,8 @@ claim_register(const struct tf_file *f, long want, const char *name,
 	if (r == 0)
 		r = safe_name(name, &nm);
 	if (r == 0)
-		r = buf_printf(&b, "# worker %ld: %s (%s)", id, nm.s, now);
+		r = buf_printf(&b, "# worker %ld:%c%s (%s)", id,
+		    needs_break(f) ? '\t' : ' ', nm.s, now);
 	if (r == 0)
 		r = append_line(f, p, b.s, b.len);
 	buf_free(&b);
@@ -613,10 +644,10 @@ claim_reset(const struct tf_file *f, size_t k, int failed_only,
     struct patch *p, char *err, size_t errlen)
 {
 	struct tf_item	 it;
-	size_t		 i, len;
+	size_t		 i, len, tail = f->nline, el = strlen(f->eol);
 	long		 n = 0;
 	const char	*s;
-	int		 drop;
+	int		 drop, whole = k == 0;
 
 	for (i = k > 0 ? k - 1 : 0; i < f->nline; i++) {
 		s = f->buf + f->off[i];
@@ -625,27 +656,51 @@ claim_reset(const struct tf_file *f, size_t k, int failed_only,
 		 * A whole-file reset drops every "#LASTWORKER N" line: one
 		 * below line 1 would become the header once lines above it go.
 		 */
-		if (tf_classify(s, len, k <= 1 ? 1 : i + 1, &it, err, errlen)
-		    == -1 && it.ann == NULL)
+		if (tf_classify(s, len, whole ? 1 : i + 1, &it, err, errlen)
+		    == -1 && it.ann == NULL) {
+			tail = f->nline;
 			continue;
+		}
 		drop = 0;
 		if (failed_only) {
-			if (it.kind != TF_FAILED)
+			if (it.kind != TF_FAILED) {
+				tail = f->nline;
 				continue;
-		} else if (it.kind == TF_HEADER || it.kind == TF_ORPHAN ||
-		    (it.kind == TF_REGISTRATION && k <= 1))
+			}
+		} else if (it.kind == TF_ORPHAN || (whole &&
+		    (it.kind == TF_HEADER || it.kind == TF_REGISTRATION)))
 			drop = 1;
-		else if (it.ann == NULL)
+		else if (it.ann == NULL) {
+			tail = f->nline;
 			continue;
+		}
 		n++;
-		if (drop) {
-			if (patch_replace(p, f->off[i], f->off[i + 1] -
-			    f->off[i], "", 0) == -1)
+		if (!drop) {
+			tail = f->nline;
+			if (patch_replace(p, f->off[i], len, it.text,
+			    it.textlen) == -1)
 				goto nomem;
 			continue;
 		}
-		if (patch_replace(p, f->off[i], len, it.text,
-		    it.textlen) == -1)
+		if (tail == f->nline)
+			tail = i;	/* the dropped lines at the end start here */
+		if (patch_replace(p, f->off[i], f->off[i + 1] - f->off[i], "",
+		    0) == -1)
+			goto nomem;
+	}
+	/*
+	 * The lines dropped at the end start with one that rtq appended
+	 * after a line break it supplied: that line break goes too.
+	 */
+	if (tail < f->nline && tail > 0 &&
+	    f->off[tail] >= el && memcmp(f->buf + f->off[tail] - el, f->eol,
+	    el) == 0) {
+		s = f->buf + f->off[tail];
+		len = tf_linelen(f, tail);
+		tf_classify(s, len, whole ? 1 : tail + 1, &it, err, errlen);
+		if (brk_before(s, len, it.kind) && f->off[tail] - el >=
+		    f->off[tail - 1] + tf_linelen(f, tail - 1) &&
+		    patch_replace(p, f->off[tail] - el, el, "", 0) == -1)
 			goto nomem;
 	}
 	return n;

@@ -1218,10 +1218,80 @@ START_TEST(test_no_final_newline_kept)
 	expect_raw("#echo a" END(0, "ok") "\n#echo b" END(0, "ok"));
 	reset(0, 0);
 	expect_raw("echo a\necho b");
-	/* an appended line starts on a line of its own */
+	/*
+	 * an appended line starts on a line of its own; a tab after its
+	 * "#?line:N#" says that rtq supplied the line break before it
+	 */
 	finish(&(struct wk){ .id = 0, .line = 5, .text = "x" }, OK);
-	expect_raw("echo a\necho b\n#?line:5# x # worker 0 # ... " T0
+	expect_raw("echo a\necho b\n#?line:5#\tx # worker 0 # ... " T0
 	    ") #ok\n");
+	/* so that a reset takes that line break away with the report */
+	reset(0, 0);
+	expect_raw("echo a\necho b");
+}
+END_TEST
+
+/* Register, claim, finish and reset on s: the bytes of s come back. */
+static void
+round_trip(const char *s)
+{
+	struct wk	 w0 = WK(0);
+
+	file_raw(s);
+	ck_assert_int_eq(reg(-1, "n"), 0);
+	step(&w0, OK);
+	ck_assert_int_eq(w0.answer, CLAIM_WORK);
+	step(&w0, 3);
+	finish(&(struct wk){ .id = 0, .line = 40, .text = "gone" }, OK);
+	ck_assert_int_eq(reg(-1, "m"), 1);
+	reset(0, 0);
+	ck_assert_msg(strcmp(text.s, s) == 0, "reset of \"%s\" gave \"%s\"",
+	    s, text.s);
+}
+
+START_TEST(test_reset_exact_without_final_newline)
+{
+	/* no final line break: the registration supplies one, marked */
+	file_raw("echo a");
+	ck_assert_int_eq(reg(-1, "n"), 0);
+	expect_raw("#LASTWORKER 0\necho a\n# worker 0:\tn (" T0 ")\n");
+	ck_assert_int_eq(reg(-1, "m"), 1);
+	expect_raw("#LASTWORKER 1\necho a\n# worker 0:\tn (" T0 ")\n"
+	    "# worker 1: m (" T0 ")\n");
+	reset(0, 0);
+	expect_raw("echo a");
+	/* LF and CRLF, with and without the last line break */
+	round_trip("echo a");
+	round_trip("echo a\n");
+	round_trip("echo a\r\n");
+	round_trip("echo a\r\necho b");
+	round_trip("echo a\r\necho b\r\n");
+	round_trip("echo a\necho b\r");
+	round_trip("echo a\n\n  ");
+	/* a line added after rtq's keeps the line break rtq supplied */
+	file_raw("echo a");
+	reg(-1, "n");
+	ck_assert_int_eq(buf_adds(&text, "echo b\n"), 0);
+	reset(0, 0);
+	expect_raw("echo a\necho b\n");
+	/* a partial reset keeps the registrations, and so the break */
+	file_raw("echo a");
+	reg(-1, "n");
+	reset(2, 0);
+	expect_raw("#LASTWORKER 0\necho a\n# worker 0:\tn (" T0 ")\n");
+	/* the marked line is classified as before */
+	{
+		struct tu_file	 t;
+		struct tf_item	 it;
+		char		 err[64];
+
+		tu_load(&t, text.s, text.len);
+		ck_assert_int_eq(tf_classify(t.f.buf + t.f.off[2],
+		    tf_linelen(&t.f, 2), 3, &it, err, sizeof(err)), 0);
+		ck_assert_int_eq(it.kind, TF_REGISTRATION);
+		ck_assert_int_eq(it.id, 0);
+		tu_unload(&t);
+	}
 }
 END_TEST
 
@@ -1308,7 +1378,7 @@ START_TEST(test_register_without_header)
 	    "# worker 0: n (" T0 ")"));
 	file_raw("echo a");
 	ck_assert_int_eq(reg(-1, "n"), 0);
-	expect_raw("#LASTWORKER 0\necho a\n# worker 0: n (" T0 ")\n");
+	expect_raw("#LASTWORKER 0\necho a\n# worker 0:\tn (" T0 ")\n");
 }
 END_TEST
 
@@ -1428,12 +1498,84 @@ START_TEST(test_full_reset_restores_file)
 	/* a second reset has nothing to do */
 	ck_assert_int_eq(reset(0, 0), 0);
 	ck_assert_str_eq(text.s, orig.s);
-	/* K = 1 is the whole file too */
+	buf_free(&orig);
+}
+END_TEST
+
+START_TEST(test_reset_from_line_1)
+{
+	/*
+	 * K = 1 is a partial reset of every line, as in runtask.sh: the
+	 * header and the registrations stay, so that no id is handed out
+	 * again to a new worker while its holder may still be running
+	 */
 	file_lines(practical);
 	run_some();
-	ck_assert_int_eq(reset(1, 0), 10);
-	ck_assert_str_eq(text.s, orig.s);
-	buf_free(&orig);
+	ck_assert_int_eq(reset(1, 0), 6);
+	expect_lines(LINES(
+	    "#LASTWORKER 2",
+	    "cd ~/playground/models/resnet_family #!",
+	    "cd resnet34; train_model #:mygroup1",
+	    "cd resnet50; train_model",
+	    "cd resnet101; train_model #@2",
+	    "",
+	    "cd ../mbnet_family #!",
+	    "cd mbnetv1; train_model",
+	    "cd mbnetv2; train_model",
+	    "cd mbnetv3; train_model",
+	    "",
+	    "cd ../resnet_family #!",
+	    "cd resnet34; deploy_model #:mygroup1",
+	    "cd resnet34; test_model_on dataset1 #+mygroup1",
+	    "cd resnet34; test_model_on dataset2 #+mygroup1",
+	    "cd resnet34; test_model_on dataset3 #+mygroup1",
+	    "cd resnet34; report_test_result #:mygroup1",
+	    "# worker 0: gpu0 (" T0 ")",
+	    "# worker 1: gpu1 (" T0 ")",
+	    "# worker 2: gpu2 (" T0 ")"));
+	/* the next worker gets a new id */
+	ck_assert_int_eq(reg(-1, "gpu3"), 3);
+	/* a "#LASTWORKER" below line 1 is a comment, and stays */
+	file_lines(LINES("#LASTWORKER 1", "#LASTWORKER 7", "#echo a" RUN(0)));
+	ck_assert_int_eq(reset(1, 0), 1);
+	expect_lines(LINES("#LASTWORKER 1", "#LASTWORKER 7", "echo a"));
+	/* K = 0 is the whole file */
+	ck_assert_int_eq(reset(0, 0), 2);
+	expect_lines(LINES("echo a"));
+}
+END_TEST
+
+START_TEST(test_runtask_moved_line_marker)
+{
+	struct wk	 w0 = WK(0), w1 = WK(1);
+
+	/*
+	 * runtask.sh marks "...line+1" in the annotation of a task whose
+	 * running line it found one line below where it claimed it: a note
+	 * in the annotation.  Closed, the line is done (or failed); open,
+	 * it is still running; a reset takes the note away with the rest.
+	 */
+	file_raw("#LASTWORKER 1\n"
+	    "#echo a #:g # worker 0 # (07-28 15:52:29 ...line+1 "
+	    "07-28 15:52:33) #ok\n"
+	    "echo b #:g # worker 0 # (07-28 15:52:29 ... ...line+1 "
+	    "07-28 15:52:33) #error2\n"
+	    "#echo c # worker 0 # (07-28 15:52:35 ...line+1\n"
+	    "echo d #:g\n");
+	/* b failed on 0 and holds d back; c runs under 0 */
+	step(&w1, OK);
+	expect_task(w1, 3, "echo b #:g");
+	step(&w1, OK);
+	expect_task(w1, 5, "echo d #:g");
+	/* worker 0 asks again: c is its own running task, given back */
+	step(&w0, OK);
+	expect_task(w0, 4, "echo c");
+	step(&w0, OK);
+	ck_assert_str_eq(line(4), "#echo c # worker 0 # (07-28 15:52:35 "
+	    "...line+1 " T0 ") #ok");
+	reset(0, 0);
+	expect_lines(LINES("echo a #:g", "echo b #:g", "echo c", "echo d #:g"));
+	(void)w1;
 }
 END_TEST
 
@@ -1578,6 +1720,9 @@ claim_suite(void)
 	tc = tcase_create("reset");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full_reset_restores_file);
+	tcase_add_test(tc, test_reset_from_line_1);
+	tcase_add_test(tc, test_reset_exact_without_final_newline);
+	tcase_add_test(tc, test_runtask_moved_line_marker);
 	tcase_add_test(tc, test_partial_reset);
 	tcase_add_test(tc, test_reset_failed_only);
 	suite_add_tcase(s, tc);
