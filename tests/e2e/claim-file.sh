@@ -105,14 +105,16 @@ expect_eq "last line, finished" "$(tail -n 1 "$F" | unstamp)" \
 [ "$(tail -c 1 "$F")" = k ] || die "finish added a newline"
 "$CLAIM" reset "$F" >/dev/null
 cmp "$F" "$T/nonl.orig" || die "reset is not the original"
-# a registration must start on a line of its own
+# a registration must start on a line of its own; after a line break rtq
+# supplied, it says so with a tab after "# worker 0:" (91bd9aa), so that
+# a reset can take that line break back
 "$CLAIM" register "$F" - w >/dev/null || die "register"
 unstamp "$F" >"$T/got"
-expect_file "$T/got" <<'EOF'
+expect_file "$T/got" <<EOF
 #LASTWORKER 0
 echo a
 echo last
-# worker 0: w (T)
+# worker 0:	w (T)
 EOF
 claim 0 "$F" >/dev/null
 out=$(claim 1 "$F")
