@@ -4,7 +4,7 @@
 # joined by blanks), standard input as one task per line, blank lines
 # skipped, and rtq says "WHERE: added N tasks".  A file that does not end in
 # a newline keeps its last line whole.  A NUL byte anywhere in the input is
-# refused: non-zero exit, the file unchanged byte for byte.  2,500 lines
+# refused: non-zero exit, the file unchanged byte for byte.  1,500 lines
 # (140 KB) added at once while four local workers claim from the same file:
 # each is in the file once, in their order, and each is run exactly once.
 # The same over the loopback sshd (host:FILE) with 1,000 lines.
@@ -119,8 +119,8 @@ check_big() {
 	}
 }
 
-say "2,500 lines (140 KB) from stdin while 4 local workers claim from the file"
-# (the workers' rtq-claim skips fsync, RTQ_NOSYNC=1: 2,500 claims of a
+say "1,500 lines (140 KB) from stdin while 4 local workers claim from the file"
+# (the workers' rtq-claim skips fsync, RTQ_NOSYNC=1: 1,500 claims of a
 # growing file take too long otherwise; locking is the same)
 B=$T/big.sh
 # The workers have work when the add comes in (200 quick tasks), and a
@@ -129,22 +129,22 @@ B=$T/big.sh
 	echo "while [ ! -e $T/added ]; do sleep 0.05; done"
 	for i in $(seq 1 200); do echo "echo s$i >>$T/seedlog"; done
 } >"$B"
-# As much input as 10,000 short lines, in 2,500 (a claim costs in the
+# As much input as 10,000 short lines, in 1,500 (a claim costs in the
 # file's size, and the claims are what takes the time; the workers run in
 # $T): the add still reads 140 KB of input, in many reads.
-PAD=" # $(printf '%040d' 0)"
-seq 1 2500 | sed "s|.*|echo & >>log$PAD|" >"$T/lines"
+PAD=" # $(printf '%080d' 0)"
+seq 1 1500 | sed "s|.*|echo & >>log$PAD|" >"$T/lines"
 [ "$(wc -c <"$T/lines")" -ge 140000 ] || die "test bug: the input is too small"
 start=$SECONDS
 run_workers big "$B" 4
 # the add comes once the four claim (the seed tasks keep them busy)
 wait_for 30 registered "$B" 4 || die "the 4 workers did not register"
-"$RTQ" --add "$B" <"$T/lines" >"$T/add.out" 2>&1 || { cat "$T/add.out"; die "--add of 2,500 lines failed"; }
+"$RTQ" --add "$B" <"$T/lines" >"$T/add.out" 2>&1 || { cat "$T/add.out"; die "--add of 1,500 lines failed"; }
 touch "$T/added"
-expect_eq "--add of 2,500 lines says" "$(cat "$T/add.out")" "$B: added 2500 tasks"
+expect_eq "--add of 1,500 lines says" "$(cat "$T/add.out")" "$B: added 1500 tasks"
 wait_workers big
-echo "2,500 tasks run by 4 workers in $((SECONDS - start)) s"
-check_big "$B" log 2500 "$PAD"
+echo "1,500 tasks run by 4 workers in $((SECONDS - start)) s"
+check_big "$B" log 1500 "$PAD"
 expect_eq "seed tasks run" "$(sort -u "$T/seedlog" | wc -l)" 200
 expect_eq "seed tasks run once" "$(wc -l <"$T/seedlog")" 200
 
