@@ -94,7 +94,7 @@ echo "AFTER pwd=\$PWD v=\$v \$(fa)"
 EOF
 	timeout -k 5 30 "$RTQ" -x --poll 0.2 -i 1 "$G" </dev/null >"$T/out1" 2>"$T/err1" &
 	p1=$!
-	wait_for 10 grep -qE '^#if .* # worker 1 # \(' "$G" || { cat "$G"; die "worker 1 did not claim line 5"; }
+	wait_for 30 grep -qE '^#if .* # worker 1 # \(' "$G" || { cat "$G" "$T/out1" "$T/err1"; die "worker 1 did not claim line 5"; }
 	timeout -k 5 30 "$RTQ" -x --poll 0.2 -i 0 "$G" </dev/null >"$T/out0" 2>"$T/err0" &
 	p0=$!
 	rc1=0; wait "$p1" || rc1=$?
@@ -139,11 +139,11 @@ echo AFTER2
 EOF
 	timeout -k 5 30 "$RTQ" -x --poll 0.2 -i 1 "$K" </dev/null >"$T/k1" 2>&1 &
 	p1=$!
-	wait_for 10 grep -qE '^#if .* # worker 1 # \(' "$K" || { cat "$K"; die "worker 1 did not claim the task"; }
+	wait_for 30 grep -qE '^#if .* # worker 1 # \(' "$K" || { cat "$K" "$T/k1"; die "worker 1 did not claim the task"; }
 	timeout -k 5 30 "$RTQ" -x --poll 0.2 -i 0 "$K" </dev/null >"$T/k0" 2>"$T/k0err" &
 	p0=$!
 	wait "$p1" || die "worker 1 failed"
-	wait_for 10 grep -qE '^#sleep 3; echo SD # worker 0 # \(' "$K" || { cat "$K"; die "worker 0 did not reach section d"; }
+	wait_for 30 grep -qE '^#sleep 3; echo SD # worker 0 # \(' "$K" || { cat "$K" "$T/k0" "$T/k0err"; die "worker 0 did not reach section d"; }
 	flock "$K.lock" sed -i '2i # a remark inserted while the queue runs' "$K"
 	rc0=0; wait "$p0" || rc0=$?
 	cat "$T/k1" "$T/k0" "$T/k0err" "$K"
@@ -182,11 +182,11 @@ echo AFTER3
 EOF
 	timeout -k 5 30 "$RTQ" -x --poll 0.2 -i 1 "$M" </dev/null >"$T/m1" 2>&1 &
 	p1=$!
-	wait_for 10 grep -qE '^#if .* # worker 1 # \(' "$M" || { cat "$M"; die "worker 1 did not claim the task"; }
+	wait_for 30 grep -qE '^#if .* # worker 1 # \(' "$M" || { cat "$M" "$T/m1"; die "worker 1 did not claim the task"; }
 	timeout -k 5 30 "$RTQ" -x --poll 0.2 -i 0 "$M" </dev/null >"$T/m0" 2>"$T/m0err" &
 	p0=$!
 	wait "$p1" || die "worker 1 failed"
-	wait_for 10 grep -qE '^#sleep 3; echo SF # worker 0 # \(' "$M" || { cat "$M"; die "worker 0 did not reach section f"; }
+	wait_for 30 grep -qE '^#sleep 3; echo SF # worker 0 # \(' "$M" || { cat "$M" "$T/m0" "$T/m0err"; die "worker 0 did not reach section f"; }
 	flock "$M.lock" sed -i '2d' "$M"
 	rc0=0; wait "$p0" || rc0=$?
 	cat "$T/m1" "$T/m0" "$T/m0err" "$M"
