@@ -25,15 +25,49 @@ live_format(const struct live *l, struct buf *b)
 	buf_reset(b);
 	buf_adds(b, LIVE_HEAD);
 	buf_printf(b, "next %d\n", l->prev_next);
+	if (l->swept != 0)
+		buf_printf(b, "swept %lld\n", l->swept);
 	for (i = 0; i < TFIO_PREVS; i++)
 		if (l->prev[i].ino != 0)
-			buf_printf(b, "prev %zu %llu %lld %lld\n", i,
-			    l->prev[i].ino, l->prev[i].size, l->prev[i].when);
+			buf_printf(b, "prev %zu %llu %lld %lld %llu\n", i,
+			    l->prev[i].ino, l->prev[i].size, l->prev[i].when,
+			    l->prev[i].dev);
 	for (i = 0; i < l->n; i++)
 		buf_printf(b, "%ld %lld %ld %lld%s\n", l->e[i].w,
 		    l->e[i].seen, l->e[i].lease, l->e[i].seq,
 		    l->e[i].lost ? " lost" : "");
 	return buf_failed(b) ? -1 : 0;
+}
+
+/*
+ * The lock file from its start, at most LIVE_MAX bytes, to b.  Returns
+ * 0, or -1 with errno (EFBIG: it holds more).
+ */
+static int
+read_bounded(int fd, struct buf *b)
+{
+	ssize_t	 n;
+
+	for (;;) {
+		if (buf_grow(b, 65536) == -1) {
+			errno = ENOMEM;
+			return -1;
+		}
+		n = pread(fd, b->s + b->len, 65536, (off_t)b->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		b->len += (size_t)n;
+		if (b->len > LIVE_MAX) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	if (n == -1)
+		return -1;
+	b->s[b->len] = '\0';
+	return 0;
 }
 
 int
@@ -43,7 +77,7 @@ live_load(int fd, struct live *l)
 	char		*p, *nl;
 
 	memset(l, 0, sizeof(*l));
-	if (fdio_read_all(fd, &b) == -1) {
+	if (read_bounded(fd, &b) == -1) {
 		buf_free(&b);
 		return -1;
 	}
@@ -68,7 +102,13 @@ live_load(int fd, struct live *l)
 				l->prev[slot].ino = strtoull(q, &q, 10);
 				l->prev[slot].size = strtoll(q, &q, 10);
 				l->prev[slot].when = strtoll(q, &q, 10);
+				/* absent (an older rtq-claim): 0 */
+				l->prev[slot].dev = strtoull(q, &q, 10);
 			}
+			continue;
+		}
+		if (strncmp(p, "swept ", 6) == 0) {
+			l->swept = strtoll(p + 6, NULL, 10);
 			continue;
 		}
 		if (strncmp(p, "next ", 5) == 0) {

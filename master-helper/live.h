@@ -7,10 +7,12 @@
  * request, its lease in seconds, and the sequence number of its last
  * request (a request that comes again with the same number is a retry
  * whose reply was lost: it is not applied twice).  Lines "prev SLOT INO
- * SIZE WHEN" remember the versions recent rewrites replaced, kept linked
- * beside the task file, and how many of their bytes are in the current
- * file; "next SLOT" the slot the next rewrite takes (see tfio.h: appends
- * that reach an old version late are carried over).  Read and written
+ * SIZE WHEN DEV" remember the versions recent rewrites replaced, kept
+ * linked beside the task file, and how many of their bytes are in the
+ * current file; "next SLOT" the slot the next rewrite takes (see tfio.h:
+ * appends that reach an old version late are carried over); "swept WHEN"
+ * when leftovers were last looked for.  At most LIVE_MAX bytes of the
+ * lock file are read: a larger one is not a table.  Read and written
  * only under the lock, by tfio, which owns the table (see tfio.h for when
  * it is written).  A worker not heard from for longer than its lease is declared
  * lost: its running tasks are released as "#lost" for others.  Workers that
@@ -27,6 +29,7 @@
 #include "tfio.h"
 
 #define LIVE_LEASE	120	/* seconds, when a worker did not say */
+#define LIVE_MAX	(4 << 20)	/* bytes: some 100,000 workers */
 
 struct live_ent {
 	long		 w;
@@ -42,12 +45,14 @@ struct live {
 	/* the task file's previous versions (tfio.h) */
 	struct tfio_prev prev[TFIO_PREVS];
 	int		 prev_next;
+	long long	 swept;		/* leftovers last looked for (tfio.h) */
 	struct buf	 saved;		/* the table as last read or written */
 };
 
 /*
  * Read the table from fd (the lock file, at its start).  Returns 0, or -1
- * with errno (a read error, memory); l is then empty.
+ * with errno (a read error, memory, EFBIG: more than LIVE_MAX bytes); l
+ * is then empty.
  */
 int	live_load(int fd, struct live *);
 /*

@@ -524,7 +524,7 @@ transact(const char *path, struct job *j)
 		return fail(PROTO_EUSAGE, err);
 	clock_stamp(now, stamp);
 	j->req.now = stamp;
-	if ((r = tfio_open(&t, path, now, err, sizeof(err))) != 0)
+	if ((r = tfio_open(&t, path, now, 0, err, sizeof(err))) != 0)
 		goto out;
 	if ((j->q.op == PROTO_ADD || j->q.op == PROTO_PUT ||
 	    j->q.op == PROTO_RESET) && caller_gone()) {
@@ -596,7 +596,8 @@ cmd_lock(const char *path)
 	ssize_t		 n;
 	int		 r;
 
-	if ((r = tfio_open(&t, path, 0, err, sizeof(err))) != 0) {
+	if ((r = tfio_open(&t, path, 0, TFIO_LOCKONLY, err, sizeof(err))) !=
+	    0) {
 		tfio_close(&t);
 		return fail(r, err);
 	}

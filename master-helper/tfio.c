@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +28,8 @@
 #define SUFFIX_MAX	(sizeof("/..prev.rtq.15.new") - 1)
 
 static struct buf spare;		/* the last read buffer, for reuse */
+
+static void	 sweep(struct tfio *);
 
 /* ".NAME.prev.rtq.SLOT" (+ suffix) beside the real file; NULL: memory. */
 static char *
@@ -56,47 +59,73 @@ save_table(struct tfio *t, char *err, size_t errlen)
 	if (t->live == NULL || t->livefd == -1 ||
 	    live_save(t->livefd, t->live) == 0)
 		return 0;
-	if (t->live_ro)
-		snprintf(err, errlen, "%s: the lock file is read-only to "
-		    "rtq-claim (%s), which keeps the workers' liveness and "
-		    "the task file's previous versions there; make it "
-		    "writable, or remove it", t->livepath,
-		    strerror(t->live_ro));
-	else
-		snprintf(err, errlen, "%s: cannot write the table of workers "
-		    "and previous versions kept in the lock file: %s",
-		    t->livepath, strerror(errno));
+	/* (a lock file opened read-only was refused by tfio_open) */
+	snprintf(err, errlen, "%s: cannot write the table of workers and "
+	    "previous versions kept in the lock file: %s", t->livepath,
+	    strerror(errno));
 	return TFIO_EIO;
 }
 
-/* Append bytes [from, to) of fd to the file at path. */
+/*
+ * Append bytes [from, to) of fd to the file at path (never through a
+ * symlink).  Returns 0, or -1 with errno.  *done is how many of them are
+ * in the file now: all of them (fewer only when fd ends before to); after
+ * a failure 0, what was partly appended taken back, unless something else
+ * was appended behind it meanwhile: then the bytes that got across.
+ */
 static int
-copy_tail(int fd, off_t from, off_t to, const char *path, int nosync)
+copy_tail(int fd, off_t from, off_t to, const char *path, int nosync,
+    off_t *done)
 {
-	char	 chunk[65536];
-	ssize_t	 n;
-	int	 out;
+	char		 chunk[65536];
+	struct stat	 st;
+	off_t		 start = 0;
+	ssize_t		 n, w, off;
+	int		 out, e;
 
-	if ((out = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
+	*done = 0;
+	if ((out = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY)) == -1)
 		return -1;
-	while (from < to) {
+	if (fstat(out, &st) == -1)
+		goto fail;
+	start = st.st_size;
+	while (from + *done < to) {
 		/* never past to: the file may grow meanwhile, and the caller
 		 * counts on exactly [from, to) */
-		n = pread(fd, chunk, (size_t)(to - from) < sizeof(chunk) ?
-		    (size_t)(to - from) : sizeof(chunk), from);
+		n = pread(fd, chunk, (size_t)(to - from - *done) <
+		    sizeof(chunk) ? (size_t)(to - from - *done) :
+		    sizeof(chunk), from + *done);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0 || write(out, chunk, (size_t)n) != n) {
-			close(out);
-			return -1;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;		/* it was cut short: what there is */
+		for (off = 0; off < n; off += w) {
+			if ((w = write(out, chunk + off, (size_t)(n - off))) ==
+			    -1 && errno == EINTR)
+				w = 0;
+			else if (w <= 0) {
+				if (w == 0)
+					errno = ENOSPC;
+				goto fail;
+			}
+			*done += w;	/* a short write counts what it wrote */
 		}
-		from += n;
 	}
-	if (!nosync && fsync(out) == -1) {
-		close(out);
-		return -1;
-	}
+	if (!nosync && fsync(out) == -1)
+		goto fail;
 	return close(out);
+fail:
+	e = errno;
+	/* take back a partial copy, if nothing came behind it */
+	if (*done > 0 && fstat(out, &st) == 0 && st.st_size == start + *done &&
+	    ftruncate(out, start) == 0)
+		*done = 0;
+	close(out);
+	errno = e;
+	return -1;
 }
 
 char *
@@ -205,32 +234,106 @@ read_all(struct tfio *t, char *err, size_t errlen)
 }
 
 /*
- * Open and flock "<path>.lock".  Returns 0 or TFIO_EIO with err.  An
- * existing lock file we may not write still locks: *ro is then why we may
- * not (0: opened for writing).
+ * The mode of a new lock file, from the task file's (f) and its
+ * directory's (d): read and write for its owner, and for the classes that
+ * may change the task file, by writing it in place (runtask.sh) or by
+ * reading it and replacing it in the directory (rtq-claim); read for
+ * those that may read it.
+ */
+static mode_t
+lock_mode(mode_t f, mode_t d)
+{
+	return 0600 | (f & 0666) | ((f & 0222) << 1) |
+	    (((f & 0444) >> 1) & (d & 0222) & ((d & 0111) << 1));
+}
+
+/*
+ * Open "<path>.lock" for the table and the lock: a regular file, never
+ * through a symlink, created when missing with the owner (where we may)
+ * and group of the task file (fst) and a mode that lets whoever may
+ * change the task file lock it (lock_mode).  Returns 0 or a
+ * TFIO_E* code with err.  An existing lock file we may not write is opened
+ * read-only: *ro is then why (0: opened for writing).
  */
 static int
-lock_one(const char *path, int *fd, char **lockpath, int *ro, char *err,
-    size_t errlen)
+lock_file(char *lockpath, const struct stat *fst, int *fd, int *ro,
+    char *err, size_t errlen)
 {
+	const int	 fl = O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK;
+	struct stat	 st;
+	char		*slash;
+	int		 first;
+
+	*ro = 0;
+	if ((*fd = open(lockpath, O_RDWR | O_CREAT | O_EXCL | fl, 0600)) !=
+	    -1) {
+		/* owner and group where we may, then the mode */
+		if ((fst->st_uid != geteuid() || fst->st_gid != getegid()) &&
+		    fchown(*fd, fst->st_uid, fst->st_gid) == -1 &&
+		    fst->st_gid != getegid())
+			(void)fchown(*fd, (uid_t)-1, fst->st_gid);
+		if ((slash = strrchr(lockpath, '/')) != NULL) {
+			*slash = '\0';
+			if (stat(*lockpath ? lockpath : "/", &st) == -1)
+				st.st_mode = 0700;
+			*slash = '/';
+		} else
+			st.st_mode = 0700;
+		(void)fchmod(*fd, lock_mode(fst->st_mode, st.st_mode));
+	} else if (errno == EEXIST)
+		*fd = open(lockpath, O_RDWR | fl);
+	if (*fd == -1 && errno != ELOOP) {
+		first = errno;
+		if ((*fd = open(lockpath, O_RDONLY | fl)) == -1 &&
+		    errno != ELOOP) {
+			snprintf(err, errlen, "%s: cannot open the lock file: "
+			    "%s", lockpath, strerror(errno == ENOENT ? first :
+			    errno));
+			return TFIO_EIO;
+		}
+		*ro = first;
+	}
+	if (*fd == -1) {
+		snprintf(err, errlen, "%s: the lock file is a symbolic link, "
+		    "which rtq-claim does not follow (it would overwrite the "
+		    "link's target with its table of workers): remove the link "
+		    "(rm '%s'); the next request creates the lock file",
+		    lockpath, lockpath);
+		return TFIO_EFILE;
+	}
+	if (fstat(*fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", lockpath, strerror(errno));
+		return TFIO_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: the lock file is not a regular file "
+		    "(%s): rtq-claim keeps its table of workers there; remove "
+		    "it, and the next request creates the lock file", lockpath,
+		    S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ?
+		    "a fifo" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ?
+		    "a device" : "a socket");
+		return TFIO_EFILE;
+	}
+	return 0;
+}
+
+/*
+ * Open and flock "<path>.lock" (see lock_file).  Returns 0 or a TFIO_E*
+ * code with err.
+ */
+static int
+lock_one(const char *path, const struct stat *fst, int *fd, char **lockpath,
+    int *ro, char *err, size_t errlen)
+{
+	int	 r;
+
 	*ro = 0;
 	if ((*lockpath = lock_name(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return TFIO_EIO;
 	}
-	if ((*fd = open(*lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0666)) == -1) {
-		int	 first = errno;
-
-		if ((*fd = open(*lockpath, O_RDONLY | O_CLOEXEC | O_NOCTTY))
-		    == -1) {
-			snprintf(err, errlen, "%s: cannot open the lock file: "
-			    "%s", *lockpath, strerror(errno == ENOENT ?
-			    first : errno));
-			return TFIO_EIO;
-		}
-		*ro = first;
-	}
+	if ((r = lock_file(*lockpath, fst, fd, ro, err, errlen)) != 0)
+		return r;
 	while (flock(*fd, LOCK_EX) == -1) {
 		if (errno == EINTR)
 			continue;
@@ -248,7 +351,7 @@ lock_one(const char *path, int *fd, char **lockpath, int *ro, char *err,
 static int
 check_path(struct tfio *t, const char *path, char *err, size_t errlen)
 {
-	struct stat	 st;
+	const struct stat *st = &t->fst;
 	const char	*e;
 	char		*slash;
 
@@ -257,7 +360,7 @@ check_path(struct tfio *t, const char *path, char *err, size_t errlen)
 	t->nosync = (e = getenv("RTQ_NOSYNC")) != NULL && strcmp(e, "1") == 0;
 	if ((t->path = tfio_expand(path, err, errlen)) == NULL)
 		return TFIO_EFILE;
-	if (stat(t->path, &st) == -1) {
+	if (stat(t->path, &t->fst) == -1) {
 		if (errno == ENOENT)
 			snprintf(err, errlen, "%s: no such task file (create "
 			    "it first, one command per line)", t->path);
@@ -266,12 +369,12 @@ check_path(struct tfio *t, const char *path, char *err, size_t errlen)
 			    strerror(errno));
 		return TFIO_EFILE;
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st->st_mode)) {
 		snprintf(err, errlen, "%s: is a directory, not a task file",
 		    t->path);
 		return TFIO_EFILE;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", t->path);
 		return TFIO_EFILE;
 	}
@@ -311,6 +414,14 @@ load_table(struct tfio *t, char *err, size_t errlen)
 		return TFIO_EIO;
 	}
 	if (t->livefd != -1 && live_load(t->livefd, t->live) == -1) {
+		if (errno == EFBIG) {
+			snprintf(err, errlen, "%s: the lock file holds more than "
+			    "%d bytes, more than rtq-claim's table of workers "
+			    "ever does, so it is not that table: remove it (or "
+			    "see what wrote it), and the next request creates "
+			    "the lock file", t->livepath, LIVE_MAX);
+			return TFIO_EFILE;
+		}
 		snprintf(err, errlen, "%s: cannot read the table of workers "
 		    "and previous versions kept in the lock file: %s",
 		    t->livepath, strerror(errno));
@@ -320,15 +431,15 @@ load_table(struct tfio *t, char *err, size_t errlen)
 }
 
 int
-tfio_open(struct tfio *t, const char *path, long long now, char *err,
-    size_t errlen)
+tfio_open(struct tfio *t, const char *path, long long now, int flags,
+    char *err, size_t errlen)
 {
 	int	 r, ro;
 
 	if ((r = check_path(t, path, err, errlen)) != 0)
 		return r;
 	t->now = now;
-	if ((r = lock_one(t->path, &t->lockfd, &t->lockpath, &ro, err,
+	if ((r = lock_one(t->path, &t->fst, &t->lockfd, &t->lockpath, &ro, err,
 	    errlen)) != 0)
 		return r;
 	t->livefd = t->lockfd;
@@ -341,22 +452,39 @@ tfio_open(struct tfio *t, const char *path, long long now, char *err,
 	 * table is kept in the real one's lock file.
 	 */
 	if (strcmp(t->real, t->path) != 0) {
-		if ((r = lock_one(t->real, &t->reallockfd, &t->reallockpath,
-		    &ro, err, errlen)) != 0)
+		if ((r = lock_one(t->real, &t->fst, &t->reallockfd,
+		    &t->reallockpath, &ro, err, errlen)) != 0)
 			return r;
 		t->livefd = t->reallockfd;
 		t->livepath = t->reallockpath;
 		t->live_ro = ro;
 	}
-	if ((r = load_table(t, err, errlen)) != 0)
+	if (flags & TFIO_LOCKONLY) {
+		t->livefd = -1;		/* no table: never written */
+		return read_all(t, err, errlen);
+	}
+	if (t->live_ro) {
+		snprintf(err, errlen, "%s: rtq-claim cannot write the lock "
+		    "file (%s); it keeps there when each worker was last "
+		    "heard from, without which the task of a worker that died "
+		    "would stay running for ever: make it writable for the "
+		    "users who serve this queue (chmod, chgrp), or remove it "
+		    "so that the next request creates it", t->livepath,
+		    strerror(t->live_ro));
+		return TFIO_EFILE;
+	}
+	if ((r = load_table(t, err, errlen)) != 0 ||
+	    (r = read_all(t, err, errlen)) != 0)
 		return r;
-	return read_all(t, err, errlen);
+	sweep(t);
+	return 0;
 }
 
 int
 tfio_peek(struct tfio *t, const char *path, char *err, size_t errlen)
 {
-	int	 r;
+	struct stat	 st;
+	int		 r;
 
 	if ((r = check_path(t, path, err, errlen)) != 0)
 		return r;
@@ -365,8 +493,12 @@ tfio_peek(struct tfio *t, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return TFIO_EFILE;
 	}
+	/* not through a link, not a fifo (whose open would wait) */
 	t->livefd = t->lockfd = open(t->lockpath, O_RDONLY | O_CLOEXEC |
-	    O_NOCTTY);
+	    O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (t->lockfd != -1 && (fstat(t->lockfd, &st) == -1 ||
+	    !S_ISREG(st.st_mode)))
+		t->livefd = -1;		/* no table */
 	t->livepath = t->lockpath;
 	if ((r = load_table(t, err, errlen)) != 0)
 		return r;
@@ -375,32 +507,55 @@ tfio_peek(struct tfio *t, const char *path, char *err, size_t errlen)
 }
 
 /*
- * Copy what reached a previous version past what was carried before to
- * the end of the task file.  Returns 1 when it copied, 0 when there was
- * nothing, or a TFIO_E* code.
+ * Whether st is the version recorded in pv: a regular file (not a link),
+ * with its device and inode.
+ */
+static int
+prev_is(const struct tfio *t, const struct tfio_prev *pv,
+    const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && (unsigned long long)st->st_ino ==
+	    pv->ino && (unsigned long long)st->st_dev == (pv->dev != 0 ?
+	    pv->dev : (unsigned long long)t->st.st_dev);
+}
+
+/*
+ * Copy what reached the previous version pv, at path, past what was
+ * carried before, to the end of the task file, and record it at once.
+ * *copied: whether bytes were copied.  Returns 0 or a TFIO_E* code, with
+ * the task file as it was (or the record saying what got across).
  */
 static int
 carry_one(struct tfio *t, struct tfio_prev *pv, const char *path,
-    char *err, size_t errlen)
+    int *copied, char *err, size_t errlen)
 {
 	struct stat	 st;
-	int		 fd, r = 0;
+	off_t		 done;
+	char		 e2[TFIO_ERRLEN];
+	int		 fd, r = 0, c;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* the file looked at was checked; what is opened is checked again */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
 		return 0;
-	if (fstat(fd, &st) == 0 && (unsigned long long)st.st_ino == pv->ino &&
+	if (fstat(fd, &st) == 0 && prev_is(t, pv, &st) &&
 	    st.st_size > pv->size) {
-		if (copy_tail(fd, (off_t)pv->size, st.st_size, t->real,
-		    t->nosync) == -1) {
+		c = copy_tail(fd, (off_t)pv->size, st.st_size, t->real,
+		    t->nosync, &done);
+		if (c == -1)
 			snprintf(err, errlen, "%s: copying lines appended to a "
-			    "previous version: %s", t->path, strerror(errno));
-			r = TFIO_EIO;
-		} else {
+			    "previous version: %s; %s", t->path,
+			    strerror(errno), done == 0 ? "the task file is "
+			    "unchanged" : "what got across is recorded");
+		if (done > 0) {
 			/* recorded before anything else: copied once */
-			pv->size = st.st_size;
-			r = save_table(t, err, errlen);
-			r = r != 0 ? r : 1;
+			pv->size += (long long)done;
+			*copied = 1;
+			r = save_table(t, c == 0 ? err : e2, c == 0 ? errlen :
+			    sizeof(e2));
 		}
+		if (c == -1)
+			r = TFIO_EIO;	/* what the copy said */
 	}
 	close(fd);
 	return r;
@@ -409,20 +564,21 @@ carry_one(struct tfio *t, struct tfio_prev *pv, const char *path,
 /*
  * Copy what reached the previous versions past what was carried before to
  * the end of the task file, oldest first, and let go of versions replaced
- * long ago; only the one in slot when slot >= 0.  Returns 1 when it copied,
- * 0 when there was nothing, or a TFIO_E* code.
+ * long ago; only the one in slot when slot >= 0.  *copied: whether bytes
+ * were copied.  Returns 0 or a TFIO_E* code.
  */
 static int
-carry_prev(struct tfio *t, int slot, char *err, size_t errlen)
+carry_prev(struct tfio *t, int slot, int *copied, char *err, size_t errlen)
 {
 	struct tfio_prev *pv;
 	struct stat	 st;
 	char		*path;
-	int		 i, k, r = 0, e, stale;
+	int		 i, k, r = 0, stale;
 
+	*copied = 0;
 	if (t->live == NULL)
 		return 0;
-	for (k = 0; k < TFIO_PREVS && r >= 0; k++) {
+	for (k = 0; k < TFIO_PREVS && r == 0; k++) {
 		i = (t->live->prev_next + k) % TFIO_PREVS;	/* oldest first */
 		pv = &t->live->prev[i];
 		if (pv->ino == 0 || (slot >= 0 && i != slot))
@@ -431,25 +587,26 @@ carry_prev(struct tfio *t, int slot, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			return TFIO_EIO;
 		}
-		stale = 0;
-		/* a look first (one call), a copy only when it grew */
-		if (stat(path, &st) == 0 && (unsigned long long)st.st_ino ==
-		    pv->ino) {
-			/*
-			 * The link names the current file: its record was
-			 * saved, and the request killed before its rename.
-			 * All of its bytes are here; when it is replaced it
-			 * gets a new slot.  Kept, this one would copy again
-			 * what is appended to it until then.
-			 */
-			if (st.st_ino == t->st.st_ino &&
-			    st.st_dev == t->st.st_dev)
-				stale = 1;
-			else if (st.st_size > pv->size &&
-			    (e = carry_one(t, pv, path, err, errlen)) != 0)
-				r = e;
+		/* a look first (one call, never through a link) */
+		if ((stale = lstat(path, &st)) == -1 || !prev_is(t, pv, &st)) {
+			/* gone, or not the version recorded: forget it */
+			pv->ino = 0;
+			if (stale == 0 && S_ISLNK(st.st_mode))
+				unlink(path);	/* the link itself */
+			free(path);
+			continue;
 		}
-		if (r >= 0 && (stale || t->now - pv->when > TFIO_PREV_SECS)) {
+		/*
+		 * The link names the current file: its record was saved, and
+		 * the request killed before its rename.  All of its bytes are
+		 * here; when it is replaced it gets a new slot.  Kept, this one
+		 * would copy again what is appended to it until then.
+		 */
+		if (st.st_ino == t->st.st_ino && st.st_dev == t->st.st_dev)
+			stale = 1;
+		else if (st.st_size > pv->size)
+			r = carry_one(t, pv, path, copied, err, errlen);
+		if (r == 0 && (stale || t->now - pv->when > TFIO_PREV_SECS)) {
 			/* quiet for long enough: free its disk space */
 			pv->ino = 0;
 			unlink(path);
@@ -462,11 +619,93 @@ carry_prev(struct tfio *t, int slot, char *err, size_t errlen)
 int
 tfio_carry_prev(struct tfio *t, char *err, size_t errlen)
 {
-	int	 r;
+	int	 r, copied;
 
-	if ((r = carry_prev(t, -1, err, errlen)) == 1)
+	if ((r = carry_prev(t, -1, &copied, err, errlen)) == 0 && copied)
 		r = tfio_reread(t, err, errlen);
 	return r;
+}
+
+/* Whether name is "." base suffix, suffix as rtq-claim makes them. */
+static int
+ours(const char *name, const char *base, const char *suffix)
+{
+	size_t	 n = strlen(base);
+
+	return name[0] == '.' && strncmp(name + 1, base, n) == 0 &&
+	    strncmp(name + 1 + n, suffix, strlen(suffix)) == 0;
+}
+
+/*
+ * Whether name is a leftover: a temporary file ".BASE.rtq-XXXXXX" (1), a
+ * ring name ".BASE.prev.rtq.N" no record holds (2), or ".BASE.prev.rtq.N.new"
+ * (3, an unfinished link); 0: none of ours.
+ */
+static int
+leftover(const struct tfio *t, const char *name, const struct stat *st)
+{
+	const char	*p;
+	size_t		 n = strlen(t->base);
+	long		 slot;
+	int		 i;
+
+	if (ours(name, t->base, ".rtq-")) {
+		for (i = 0, p = name + 1 + n + 5; i < 6; i++, p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+			    *p <= 'Z') || (*p >= '0' && *p <= '9')))
+				return 0;
+		return *p == '\0' ? 1 : 0;
+	}
+	if (!ours(name, t->base, ".prev.rtq."))
+		return 0;
+	p = name + 1 + n + 10;
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' &&
+	    p[1] <= '9'))
+		return 0;
+	for (slot = 0; *p >= '0' && *p <= '9' && slot < TFIO_PREVS; p++)
+		slot = slot * 10 + (*p - '0');
+	if (slot >= TFIO_PREVS)
+		return 0;
+	if (strcmp(p, ".new") == 0)
+		return 3;
+	if (*p != '\0')
+		return 0;
+	return t->live->prev[slot].ino != 0 && prev_is(t,
+	    &t->live->prev[slot], st) ? 0 : 2;
+}
+
+/*
+ * Under the lock, at most once in TFIO_SWEEP_SECS: remove what a killed
+ * rtq-claim left beside the task file (see tfio.h), never through a link,
+ * each left TFIO_SWEEP_SECS unchanged.  Failures change nothing.
+ */
+static void
+sweep(struct tfio *t)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	int		 k;
+
+	if (t->live == NULL || (t->now >= t->live->swept && t->now <
+	    t->live->swept + TFIO_SWEEP_SECS))
+		return;
+	t->live->swept = t->now;
+	if ((d = opendir(t->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode) ||
+		    (k = leftover(t, de->d_name, &st)) == 0 ||
+		    t->now - (long long)st.st_mtime < TFIO_SWEEP_SECS)
+			continue;
+		/* a temporary file is ours; a version, the task file's */
+		if (k == 1 ? st.st_uid != geteuid() : st.st_uid != geteuid() &&
+		    st.st_uid != t->st.st_uid)
+			continue;
+		(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
 }
 
 int
@@ -539,27 +778,29 @@ sync_dir(const char *dir)
 
 /*
  * Copy bytes appended to the old file after it was read to the new one;
- * t->carried is where the old file's bytes in the new one end.
+ * t->carried is where the old file's bytes in the new one end, whatever
+ * happened: the record of the ring says it.
  */
 static int
 carry_appends(struct tfio *t, char *err, size_t errlen)
 {
 	struct stat	 st;
-	off_t		 from = (off_t)t->data.len;
+	off_t		 from = (off_t)t->data.len, done;
 	int		 round, r = 0;
 
 	for (round = 0; round < CARRY_ROUNDS; round++) {
 		if (fstat(t->fd, &st) == -1 || st.st_size <= from)
 			break;
-		if (copy_tail(t->fd, from, st.st_size, t->real, t->nosync) ==
-		    -1) {
+		r = copy_tail(t->fd, from, st.st_size, t->real, t->nosync,
+		    &done);
+		from += done;
+		if (r == -1) {
 			snprintf(err, errlen, "%s: copying lines appended "
-			    "during the rewrite: %s (they are in %s)", t->real,
-			    strerror(errno), "its previous version");
+			    "during the rewrite: %s", t->real,
+			    strerror(errno));
 			r = TFIO_EIO;
 			break;
 		}
-		from = st.st_size;
 	}
 	t->carried = (long long)from;
 	return r;
@@ -584,6 +825,7 @@ link_prev(struct tfio *t)
 		if (link(t->real, ptmp) == 0 && rename(ptmp, prev) == 0) {
 			pv = &t->live->prev[t->live->prev_next];
 			pv->ino = (unsigned long long)t->st.st_ino;
+			pv->dev = (unsigned long long)t->st.st_dev;
 			pv->size = (long long)t->data.len;
 			pv->when = t->now;
 			t->live->prev_next = (t->live->prev_next + 1) %
@@ -600,10 +842,10 @@ int
 tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 {
 	struct stat	 st;
-	struct tfio_prev *linked = NULL, was = { 0, 0, 0 };
+	struct tfio_prev *linked = NULL, was = { 0, 0, 0, 0 };
 	struct buf	 tmpb = BUF_INIT;
 	char		*tmp;
-	int		 fd = -1, r = TFIO_EIO, saved;
+	int		 fd = -1, r = TFIO_EIO, saved, copied;
 
 	if (p->n == 0)
 		return 0;
@@ -620,10 +862,17 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 		return TFIO_EIO;
 	}
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/*
+	 * Owner and group where we may set them: a member of the file's
+	 * group may keep the group, not the owner.  Then the mode (a chown
+	 * may clear its set-id bits).
+	 */
+	if ((t->st.st_uid != geteuid() || t->st.st_gid != getegid()) &&
+	    fchown(fd, t->st.st_uid, t->st.st_gid) == -1 &&
+	    t->st.st_gid != getegid())
+		(void)fchown(fd, (uid_t)-1, t->st.st_gid);
 	if (fchmod(fd, t->st.st_mode & 07777) == -1)
 		goto werr;
-	if (t->st.st_uid != geteuid() || t->st.st_gid != getegid())
-		(void)fchown(fd, t->st.st_uid, t->st.st_gid);
 	if (write_patch(fd, p, t->data.s, t->data.len) == -1)
 		goto werr;
 	if (!t->nosync && fsync(fd) == -1)
@@ -637,9 +886,9 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 	 * at once more (the others stay watched); then: changed since read
 	 * (an append, an editor's save)? redo.
 	 */
-	if (t->live != NULL && (saved = carry_prev(t, t->live->prev_next, err,
-	    errlen)) != 0) {
-		r = saved == 1 ? -1 : saved;
+	if (t->live != NULL && ((saved = carry_prev(t, t->live->prev_next,
+	    &copied, err, errlen)) != 0 || copied)) {
+		r = saved != 0 ? saved : -1;
 		goto out;
 	}
 	if (stat(t->path, &st) == -1 || st.st_ino != t->st.st_ino ||
@@ -677,9 +926,10 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 	if (linked != NULL && linked->size != t->carried) {
 		/* recorded before anything else: they are copied once */
 		linked->size = t->carried;
-		if ((saved = save_table(t, err, errlen)) != 0 && r == 0)
+		if ((saved = save_table(t, err, errlen)) != 0)
 			r = saved;
-	}
+	} else if (r != 0 && linked != NULL)
+		r = 0;	/* the rest is in the ring: the next request copies it */
 	goto out;
 werr:
 	snprintf(err, errlen, "%s: writing the new version failed: %s; the "

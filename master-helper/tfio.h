@@ -45,9 +45,39 @@
  * So a record is never behind its link or the bytes copied.  Letting a
  * version go is recorded with the next write (a record whose link is gone
  * is skipped).  The table is not fsync'ed: this holds against a killed
- * rtq-claim, not against a power cut.  A lock file rtq-claim may not
- * write still locks, but a request that changes the table then fails
- * before it changes the task file.
+ * rtq-claim, not against a power cut.
+ *
+ * A copy that fails (a full disk, a file size limit) takes back what it
+ * had appended, so the file is as it was and the record unchanged: the
+ * next request copies those bytes again, whole.  Only when something else
+ * appended behind our partial copy meanwhile is the partial copy left,
+ * and then the record says exactly how much of it got across.  A failed
+ * copy before the rename fails the request, with the file as it was; one
+ * after the rename (bytes that reached the old version meanwhile) is left
+ * to the next request, which copies them from the ring.
+ *
+ * Names beside the task file: the lock file, the ring and the temporary
+ * file are rtq-claim's own, in a directory others may write.  None is
+ * ever followed as a symbolic link: a lock file that is a link, or not
+ * a regular file, is refused with a message saying what to do (its
+ * target would be truncated and overwritten with the table); what is read
+ * from it is bounded (LIVE_MAX).  A previous version is copied from only
+ * when the name holds a regular file with the device and inode of its
+ * record.  (The task file itself may be a symlink: its target is
+ * rewritten.)  A new lock file gets the task file's group and is readable
+ * and writable by whoever may write the task file.
+ *
+ * A lock file rtq-claim may open only for reading still locks (lock, and
+ * runtask.sh's flock), but every other request is refused at once (exit
+ * 3, which workers do not retry): without the table, leases would not
+ * work and a dead worker's task would stay running for ever.
+ *
+ * Leftovers: under the lock, once a minute (TFIO_SWEEP_SECS, on the
+ * request's clock), temporary files ".NAME.rtq-XXXXXX" of a killed
+ * rtq-claim and ring names no record holds (".NAME.prev.rtq.N[.new]")
+ * are removed when they are regular files (the temporaries: ours) not
+ * changed for a minute; versions of the ring are let go by every request
+ * that takes the lock, TFIO_PREV_SECS after they were replaced.
  *
  * Paths: the real path of the file is resolved once, when it is opened;
  * the temporary file, the ring and the lock of the real file are named
@@ -67,10 +97,12 @@
 
 #define TFIO_PREVS	16	/* previous versions watched for late appends */
 #define TFIO_PREV_SECS	5	/* for this long after they were replaced */
+#define TFIO_SWEEP_SECS	60	/* leftovers: looked for, and as old as this */
 
 /* A replaced version of the task file, kept linked as .NAME.prev.rtq.SLOT */
 struct tfio_prev {
 	unsigned long long ino;		/* 0: slot unused */
+	unsigned long long dev;		/* 0: not recorded (the task file's) */
 	long long	 size;		/* its bytes already carried over */
 	long long	 when;		/* replaced at (seconds since epoch) */
 };
@@ -88,6 +120,7 @@ struct tfio {
 	int		 reallockfd;
 	int		 fd;		/* the task file, read-only */
 	struct stat	 st;		/* of fd, when read */
+	struct stat	 fst;		/* of the task file, before the lock */
 	struct buf	 data;		/* its content */
 	int		 nosync;	/* skip fsync (RTQ_NOSYNC=1) */
 	long long	 now;		/* the request's clock (clock.h) */
@@ -107,26 +140,26 @@ struct tfio {
 /* Room for any message of tfio (it names at most two paths). */
 #define TFIO_ERRLEN	(2 * PATH_MAX + 512)
 
-/* Exit codes of rtq-claim, also used as error classes here. */
-#define TFIO_EIO	1	/* could not write: disk full, permissions */
-#define TFIO_EFILE	3	/* task file missing, not a file, unreadable */
-#define TFIO_EDATA	4	/* content rtq cannot use */
-
 /*
  * Expand "~" and "~user" and make a relative path relative to the home
  * directory.  Returns a new string, or NULL with a message in err.
  */
 char	*tfio_expand(const char *path, char *err, size_t errlen);
 
+/* Flags of tfio_open. */
+#define TFIO_LOCKONLY	0x01	/* only the lock: no table, no sweep */
+
 /*
  * Check that path names a regular, readable task file, open and lock
- * "<path>.lock" (blocking), load the table kept there, then read the
- * file.  now is the request's clock (the ages of previous versions).
- * Returns 0, or a TFIO_E* code with a message in err and nothing created.
- * Call tfio_close in either case.
+ * "<path>.lock" (blocking), load the table kept there, read the file, and
+ * remove leftovers (see above).  now is the request's clock (the ages of
+ * previous versions and leftovers).  With TFIO_LOCKONLY, only lock and
+ * read: a lock file that is read-only to us is then fine.  Returns 0, or
+ * a TFIO_E* code with a message in err and nothing created but the lock
+ * file.  Call tfio_close in either case.
  */
-int	 tfio_open(struct tfio *, const char *path, long long now, char *err,
-	    size_t errlen);
+int	 tfio_open(struct tfio *, const char *path, long long now, int flags,
+	    char *err, size_t errlen);
 
 /*
  * Like tfio_open, without the lock (reading is safe: every change is a
