@@ -332,7 +332,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 	char		 err[8];
 	int		 side, commented, pass;
 
-	r->fin = CLAIM_FIN_NONE;
+	r->fin = PROTO_FIN_NONE;
 	if (q->fin_line == 0 || q->fin_init)
 		return 0;
 	l0 = q->fin_line - 1;
@@ -377,7 +377,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 				if (q->fin_status == PROTO_ST_RELEASE ||
 				    !status_is(&it, q->fin_status))
 					continue;
-				r->fin = CLAIM_FIN_REPEAT;
+				r->fin = PROTO_FIN_REPEAT;
 				r->fin_at = i + 1;
 				return 0;
 			}
@@ -393,7 +393,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 			}
 			*ovr = b;
 			*ovr_i = i;
-			r->fin = CLAIM_FIN_DONE;
+			r->fin = PROTO_FIN_DONE;
 			r->fin_at = i + 1;
 			return 0;
 		}
@@ -410,7 +410,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 		return -1;
 	}
 	buf_free(&b);
-	r->fin = CLAIM_FIN_ORPHAN;
+	r->fin = PROTO_FIN_ORPHAN;
 	return 0;
 }
 

@@ -59,16 +59,10 @@ enum claim_answer {
 	CLAIM_NONE			/* nothing W could ever run */
 };
 
-enum claim_fin {
-	CLAIM_FIN_NONE,			/* nothing to finish */
-	CLAIM_FIN_DONE,			/* annotated */
-	CLAIM_FIN_REPEAT,		/* already finished: no change */
-	CLAIM_FIN_ORPHAN		/* line gone: orphan report appended */
-};
 
 struct claim_reply {
 	enum claim_answer answer;
-	enum claim_fin	 fin;
+	enum proto_fin	 fin;
 	size_t		 fin_at;	/* line finished (1-based) */
 	size_t		 pos;		/* W's new position */
 	size_t		 init_line;	/* 1-based, 0: none */

@@ -298,8 +298,6 @@ job_reply(const struct job *j)
 {
 	static const enum proto_kind answers[] = { PROTO_WORK, PROTO_WAIT,
 	    PROTO_NONE };
-	static const enum proto_fin fins[] = { PROTO_FIN_NONE,
-	    PROTO_FIN_DONE, PROTO_FIN_REPEAT, PROTO_FIN_ORPHAN };
 	const struct claim_reply *c = &j->rep;
 	struct proto_reply	 r;
 
@@ -321,7 +319,7 @@ job_reply(const struct job *j)
 	case PROTO_NEXT:
 		r.kind = answers[c->answer];
 		r.pos = c->pos;
-		r.fin = fins[c->fin];
+		r.fin = c->fin;
 		if (c->init_line > 0) {
 			r.item[r.nitems].init = 1;
 			r.item[r.nitems].line = c->init_line;

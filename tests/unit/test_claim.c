@@ -187,7 +187,7 @@ struct wk {
 	char		 text[256];
 	/* the last reply */
 	enum claim_answer answer;
-	enum claim_fin	 fin;
+	enum proto_fin	 fin;
 	size_t		 fin_at;
 	size_t		 init_line, task_line;
 	char		 init_text[256], task_text[256];
@@ -316,7 +316,7 @@ START_TEST(test_practical_example)
 
 	/* resnet101 (#@2) is not for worker 0: it goes on to the mbnets */
 	step(&w0, OK);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	ck_assert_uint_eq(w0.fin_at, 3);
 	expect_init(w0, 7, "cd ../mbnet_family #!");
 	step(&w0, OK);
@@ -504,7 +504,7 @@ START_TEST(test_failure_and_retry)
 	/* it fails: uncommented, and worker 0 moves on to the next */
 	now = "11-24 08:00:05";
 	step(&w0, 3);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	ck_assert_str_eq(line(1), "echo a # worker 0 # (11-24 08:00:00 ... "
 	    "11-24 08:00:05) #error3");
 	expect_task(w0, 2, "echo b");
@@ -587,11 +587,11 @@ START_TEST(test_lost_worker)
 	step(&w0, OK);
 	again = w0;
 	finish(&w0, PROTO_ST_LOST);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	expect_lines(LINES("echo a" END(0, "lost")));
 	/* said twice, it changes nothing */
 	finish(&again, PROTO_ST_LOST);
-	ck_assert_int_eq(again.fin, CLAIM_FIN_REPEAT);
+	ck_assert_int_eq(again.fin, PROTO_FIN_REPEAT);
 	expect_lines(LINES("echo a" END(0, "lost")));
 	step(&w0, OK);
 	expect_none(w0);
@@ -694,7 +694,7 @@ START_TEST(test_failed_init_line_is_not_annotated)
 	step(&w0, OK);
 	expect_init(w0, 1, "cd /nonexistent #!");
 	finish(&w0, 1);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_NONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_NONE);
 	expect_lines(LINES("cd /nonexistent #!", "echo t"));
 }
 END_TEST
@@ -747,7 +747,7 @@ START_TEST(test_out_of_order_claim_returns_init)
 
 	/* finishing it does not move worker 1 back or re-run init lines */
 	step(&w1, OK);
-	ck_assert_int_eq(w1.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w1.fin, PROTO_FIN_DONE);
 	ck_assert_uint_eq(w1.fin_at, 3);
 	expect_none(w1);
 	ck_assert_uint_eq(w1.pos, 4);
@@ -885,7 +885,7 @@ START_TEST(test_finish_after_lines_added_above)
 	expect_task(w0, 2, "echo b");
 	edit(1, 0, "# added while it ran\necho new\n");
 	finish(&w0, 1);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	ck_assert_uint_eq(w0.fin_at, 4);
 	expect_lines(LINES("# added while it ran", "echo new",
 	    "#echo a" END(0, "ok"), "echo b" END(0, "error1"), "echo c"));
@@ -903,7 +903,7 @@ START_TEST(test_finish_after_lines_removed_above)
 	/* the file is now shorter than the reported line number */
 	edit(1, 4, "");
 	step(&w0, OK);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	ck_assert_uint_eq(w0.fin_at, 2);
 	expect_none(w0);
 	expect_lines(LINES("# five", "#echo t" END(0, "ok")));
@@ -918,7 +918,7 @@ START_TEST(test_finish_after_one_line_removed_above)
 	step(&w0, OK);
 	edit(2, 1, "");
 	step(&w0, OK);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	ck_assert_uint_eq(w0.fin_at, 2);
 	expect_task(w0, 3, "echo u");
 }
@@ -954,7 +954,7 @@ START_TEST(test_finish_line_gone_orphan)
 	edit(1, 1, "");
 	now = "11-24 09:30:00";
 	step(&w0, 2);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_ORPHAN);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_ORPHAN);
 	expect_task(w0, 1, "echo b");
 	expect_lines(LINES(
 	    "#echo b # worker 0 # (11-24 09:30:00 ...",
@@ -978,7 +978,7 @@ START_TEST(test_finish_line_edited)
 	step(&w1, OK);
 	edit(2, 1, "#echo A" RUN(0) "\n");
 	finish(&w0, 1);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	ck_assert_uint_eq(w0.fin_at, 2);
 	/* and not worker 1's line */
 	expect_lines(LINES("# x", "echo A" END(0, "error1"),
@@ -1004,12 +1004,12 @@ START_TEST(test_finish_stale_text_closes_no_other_line)
 	snprintf(stale.text, sizeof(stale.text), "echo gone");
 	stale.line = 3;
 	finish(&stale, 1);
-	ck_assert_int_eq(stale.fin, CLAIM_FIN_ORPHAN);
+	ck_assert_int_eq(stale.fin, PROTO_FIN_ORPHAN);
 	expect_lines(LINES("#echo a" END(0, "ok"), "#echo b" RUN(0),
 	    "echo c", "#?line:3# echo gone # worker 0 # ... " T0 ") #error1"));
 	/* the real report still closes its line */
 	finish(&w0, OK);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	ck_assert_uint_eq(w0.fin_at, 2);
 }
 END_TEST
@@ -1053,14 +1053,14 @@ START_TEST(test_repeated_finish_ok)
 	step(&w0, OK);
 	again = w0;
 	step(&w0, OK);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	expect_task(w0, 2, "echo b");
 	ck_assert_int_eq(buf_add(&after, text.s, text.len), 0);
 
 	/* the reply was lost; the same request comes again */
 	now = "11-24 08:05:00";
 	step(&again, OK);
-	ck_assert_int_eq(again.fin, CLAIM_FIN_REPEAT);
+	ck_assert_int_eq(again.fin, PROTO_FIN_REPEAT);
 	ck_assert_uint_eq(again.fin_at, 1);
 	expect_task(again, 2, "echo b");
 	ck_assert_str_eq(text.s, after.s);
@@ -1082,7 +1082,7 @@ START_TEST(test_repeated_finish_failed)
 	ck_assert_int_eq(buf_add(&after, text.s, text.len), 0);
 	now = "11-24 08:05:00";
 	step(&again, 3);
-	ck_assert_int_eq(again.fin, CLAIM_FIN_REPEAT);
+	ck_assert_int_eq(again.fin, PROTO_FIN_REPEAT);
 	ck_assert_uint_eq(again.fin_at, 1);
 	expect_task(again, 2, "echo b");
 	ck_assert_str_eq(text.s, after.s);
@@ -1122,7 +1122,7 @@ START_TEST(test_release_restores_line)
 	expect_task(w0, 2, "echo a #:g");
 	now = "11-24 08:01:00";
 	finish(&w0, PROTO_ST_RELEASE);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	expect_lines(LINES("cd /a #!", "echo a #:g", "echo b"));
 }
 END_TEST
@@ -1160,7 +1160,7 @@ START_TEST(test_release_and_ask)
 	file_lines(LINES("echo a", "echo b"));
 	step(&w0, OK);
 	step(&w0, PROTO_ST_RELEASE);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_DONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
 	expect_task(w0, 2, "echo b");
 	expect_lines(LINES("echo a", "#echo b" RUN(0)));
 }
@@ -1174,7 +1174,7 @@ START_TEST(test_release_line_gone)
 	step(&w0, OK);
 	edit(1, 1, "echo other\n");
 	finish(&w0, PROTO_ST_RELEASE);
-	ck_assert_int_eq(w0.fin, CLAIM_FIN_NONE);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_NONE);
 	expect_lines(LINES("echo other"));	/* no orphan report */
 }
 END_TEST
