@@ -91,9 +91,10 @@ long	claim_register(const struct tf_file *, long want, const char *name,
 	    const char *now, struct patch *, char *err, size_t errlen);
 
 /*
- * Reset the file from line k on (the whole file when k <= 1): drop the
- * header and orphan reports, strip annotations and uncomment the tasks they
- * had commented; a whole-file reset also drops registration lines.  With
+ * Reset the file: strip annotations and uncomment the tasks they had
+ * commented, drop orphan reports; with k == 0 (the whole file) also drop
+ * the header and registration lines; with k >= 1 only lines from k on are
+ * touched and the header and registrations stay (as runtask.sh does).  With
  * failed_only, only failed (and lost) tasks are touched.  Returns the number
  * of lines changed or dropped, or -1 (out of memory).
  */
