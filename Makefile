@@ -72,6 +72,7 @@ H_LIB	 = $(COMMON:%=$(O)/host/common/%.o)
 H_UNIT	 = $(UNIT:%=$(O)/host/tests/unit/%.o)
 H_FUZZ	 = $(O)/host/tests/fuzz/fuzz_claim.o $(O)/host/tests/fuzz/replay.o
 
+NPROC	:= $(shell nproc 2>/dev/null || echo 2)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -149,8 +150,10 @@ lint-man:
 	    END { if (bad || rc >= 5) { print "lint-man: mandoc -Tlint failed"; exit 1 } \
 		  print "lint-man: $(MAN) clean" }'
 
+# (the build on every core unless make was given a -j of its own)
 check: deps
-	$(MAKE) --no-print-directory all unit-bins lint-man
+	$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) \
+	    all unit-bins lint-man
 	@bash tests/run.sh $(O) $(UNIT)
 
 # keep the test objects between links
