@@ -68,7 +68,7 @@ fi
 names=()
 for t in "$top"/tests/e2e/*.sh; do
 	name=$(basename "$t" .sh)
-	[ "$name" = lib ] && continue	# sourced by the tests, not one
+	case $name in lib | lib-*) continue ;; esac	# sourced by the tests
 	case "$name" in ${RTQ_TESTS:-*}) ;; *) continue ;; esac
 	names+=("$name")
 done
