@@ -29,7 +29,7 @@ const struct proto_opdef proto_ops[PROTO_NOPS] = {
 	    PROTO_F_SERVE | PROTO_F_WORKER, "WORKER [LEASE]" },
 	[PROTO_BYE] = { "bye", 1, 1, PROTO_F_SERVE | PROTO_F_WORKER,
 	    "WORKER" },
-	[PROTO_SERVE] = { "serve", 0, 0, PROTO_F_STDIN, "" },
+	[PROTO_SERVE] = { "serve", 0, 1, PROTO_F_STDIN, "[HOLD_MS]" },
 	[PROTO_VERSION_OP] = { "version", 0, 0, PROTO_F_NOFILE, "" }
 };
 
@@ -239,6 +239,9 @@ decode_other(struct proto_req *q, int argc, char *const *argv,
 			else
 				return -1;
 		return 0;
+	case PROTO_SERVE:
+		*msg = "serve: HOLD_MS must be a number of milliseconds";
+		return argc == 1 && num(argv[0], &q->hold) == -1 ? -1 : 0;
 	case PROTO_HEARTBEAT:
 	case PROTO_BYE:
 		*msg = "heartbeat: expected WORKER [LEASE]; bye: WORKER";
@@ -404,6 +407,10 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 			r |= add_word(w, "--json"), n++;
 		if (q->color)
 			r |= add_word(w, "--color"), n++;
+		break;
+	case PROTO_SERVE:
+		if (q->hold > 0)
+			r |= add_num(w, "%lld", q->hold), n++;
 		break;
 	case PROTO_HEARTBEAT:
 	case PROTO_BYE:

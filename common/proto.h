@@ -16,7 +16,10 @@
  * script printed (they are skipped):
  *
  *	RTQ1 work POS FIN N	followed by N item lines "init|task LINE TEXT"
- *	RTQ1 wait POS FIN 0	nothing claimable now; ask again later
+ *	RTQ1 wait POS FIN 0	nothing claimable now; ask again later (a
+ *				session opened with HOLD_MS holds this reply
+ *				until the file changes, an empty line comes,
+ *				or HOLD_MS pass, and answers anew)
  *	RTQ1 none POS FIN 0	nothing this worker could ever run
  *	RTQ1 id W		registered as worker W
  *	RTQ1 ok [WORDS]		done; WORDS: "added N" (add), "kept N" (put),
@@ -108,6 +111,7 @@ struct proto_req {
 	int		 failed;	/* reset: --failed */
 	const char	*command;	/* add: NULL reads standard input */
 	int		 json, color;	/* status */
+	long		 hold;		/* serve: ms a "wait" may be held, 0 */
 };
 
 /*

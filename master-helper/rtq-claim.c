@@ -30,6 +30,7 @@
 #include "version.h"
 
 #define REDO_MAX	1000
+#define HOLD_MAX	60000	/* ms a "wait" may be held at most */
 
 static int	 serving;		/* Print a reply on standard output. */
 static void
@@ -124,6 +125,8 @@ usage(const char *msg)
 /* What one subcommand does to the file: fill the patch, remember a reply. */
 struct job {
 	struct proto_req	 q;
+	int			 hold;		/* a "wait" is not replied */
+	int			 held;		/* and this one was not */
 	const char		*cmd;		/* its name */
 	/* register */
 	long			 want;
@@ -575,10 +578,14 @@ save:
 	    r == 0)
 		r = s;
 out:
+	j->held = 0;
 	if (r != 0)
 		fail_file(r, &t, err);
 	else if (lost)
 		reply_kind(PROTO_LOST);
+	else if (j->hold && j->q.op == PROTO_NEXT &&
+	    j->rep.answer == CLAIM_WAIT)
+		j->held = 1;		/* see serve_held */
 	else
 		job_reply(j);
 	tfio_close(&t);
@@ -718,23 +725,79 @@ job_free(struct job *j)
 	buf_free(&j->add);
 }
 
+/* What tells a changed task file: its inode, size and time. */
+static int
+file_id(const char *path, struct stat *st)
+{
+	if (stat(path, st) == -1)
+		memset(st, 0, sizeof(*st));
+	return 0;
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	    a->st_size == b->st_size && a->st_mtim.tv_sec ==
+	    b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /*
- * serve: one request per line on stdin, one reply per request on stdout,
- * the lock taken and released for each.  The first line must be the hello
- * of our protocol version (proto_hello).
+ * A "wait" for a session opened with a hold: instead of sending the
+ * worker to sleep, watch the task file (a stat every HOLD_TICK ms, no
+ * lock held) and answer the request anew when it changed, when the
+ * worker sent a line (an empty one wakes us: it is stopping), or when
+ * hold_ms passed; the last answer is replied whatever it is.  The request
+ * keeps its SEQ, so a report it carried is not applied twice.
+ */
+#define HOLD_TICK	25
+static void
+serve_held(const char *path, const char *real, struct job *j, long hold_ms)
+{
+	struct pollfd	 p;
+	struct stat	 seen, now;
+	long		 left = hold_ms;
+
+	while (j->held) {
+		file_id(real, &seen);
+		p.fd = STDIN_FILENO;
+		p.events = POLLIN;
+		for (;;) {
+			if (left <= 0 || poll(&p, 1, HOLD_TICK) != 0) {
+				j->hold = 0;	/* the last round: reply */
+				break;
+			}
+			left -= HOLD_TICK;
+			file_id(real, &now);
+			if (!same_file(&seen, &now))
+				break;
+		}
+		transact(path, j);
+	}
+}
+
+/*
+ * serve [HOLD_MS]: one request per line on stdin, one reply per request on
+ * stdout, the lock taken and released for each.  The first line must be
+ * the hello of our protocol version (proto_hello).  An empty line is no
+ * request and gets no reply (it ends a held wait).
  */
 static int
-cmd_serve(const char *path)
+cmd_serve(const char *path, long hold_ms)
 {
 	struct proto_req q;
 	struct job	 j;
-	char		*line = NULL, m[128];
+	char		*line = NULL, *real, m[128];
 	const char	*msg;
 	size_t		 cap = 0;
 	ssize_t		 n;
 	int		 hello = 0;
 
 	serving = 1;
+	if ((real = tfio_expand(path, m, sizeof(m))) == NULL)
+		hold_ms = 0;
+	if (hold_ms > HOLD_MAX)
+		hold_ms = HOLD_MAX;
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		/* a line cut short by a broken connection is not a request */
 		if (line[n - 1] != '\n')
@@ -755,17 +818,21 @@ cmd_serve(const char *path)
 			hello = 1;
 			continue;
 		}
+		if (n == 0)
+			continue;
 		memset(&j, 0, sizeof(j));
+		j.hold = hold_ms > 0;
 		if (proto_decode_line(&q, line, (size_t)n, &msg) == -1 ||
 		    job_parse(&j, &q, &msg) == -1)
 			fail(PROTO_EUSAGE, msg);
-		else
-			transact(path, &j);
+		else if (transact(path, &j) == 0 && j.held)
+			serve_held(path, real, &j, hold_ms);
 		job_free(&j);
 		if (fflush(stdout) == EOF)
 			break;
 	}
 	free(line);
+	free(real);
 	return 0;
 }
 
@@ -810,7 +877,7 @@ main(int argc, char *argv[])
 	case PROTO_CAT:
 		return cmd_cat(path);
 	case PROTO_SERVE:
-		return cmd_serve(path);
+		return cmd_serve(path, q.hold);
 	default:
 		break;
 	}

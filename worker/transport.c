@@ -120,7 +120,7 @@ run(struct tp *t, char *const argv[], int in, struct buf *out,
 			break;
 		}
 		if (pfd[2].fd != -1 && (pfd[2].revents & POLLIN) &&
-		    t->intr(t->intr_arg)) {
+		    t->intr(t->intr_arg) && !t->intr_wakes) {
 			/*
 			 * Given up: the child and what it started go.  Its
 			 * pipes are not waited for: a shared ssh connection's
@@ -401,8 +401,14 @@ session_line(struct tp *t, struct buf *line)
 		pfd[1].fd = t->intr != NULL ? t->intr_fd : -1;
 		if (poll(pfd, 2, ms) == -1 && errno != EINTR)
 			return -1;
-		if ((pfd[1].revents & POLLIN) && t->intr(t->intr_arg))
-			return -1;	/* given up: the caller stops */
+		if ((pfd[1].revents & POLLIN) && t->intr(t->intr_arg)) {
+			if (!t->intr_wakes)
+				return -1;	/* given up: the caller stops */
+			/* a held wait: an empty line ends it, the reply comes */
+			if (t->hold_ms > 0 && !t->woke &&
+			    fdio_write_all(t->sin, "\n", 1) == 0)
+				t->woke = 1;
+		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		if ((n = fdio_read(t->sout, chunk, sizeof(chunk))) <= 0 ||
@@ -467,6 +473,11 @@ session_open(struct tp *t, char *err, size_t errlen)
 	}
 	buf_free(&line);
 	session_close(t);
+	if (t->hold_ms > 0) {
+		/* an rtq-claim that cannot hold a wait: a plain session */
+		t->hold_ms = 0;
+		return session_open(t, err, errlen);
+	}
 	t->serve = -1;
 	fprintf(stderr, "rtq: rtq-claim%s%s has no serve session (an older "
 	    "version?); using one call per request\n", t->host ? " on " : "",
@@ -510,6 +521,7 @@ session_call(struct tp *t, const struct proto_req *q, struct tp_reply *r,
 
 	if (t->spid <= 0 && (rv = session_open(t, err, errlen)) != TP_OK)
 		return rv;
+	t->woke = 0;
 	if (proto_encode_line(q, &req) == -1) {
 		buf_free(&req);
 		snprintf(err, errlen, "a request rtq cannot send (a line "
@@ -745,6 +757,8 @@ tp_spawn(struct tp *t, enum proto_op op, int *in, int *out, char *err,
 
 	memset(&q, 0, sizeof(q));
 	q.op = op;
+	if (op == PROTO_SERVE)
+		q.hold = t->hold_ms;
 	if (proto_encode_words(&q, &pw) == -1 || build(t, &pw, argv, &cmd) ==
 	    -1) {
 		snprintf(err, errlen, "out of memory");

@@ -62,6 +62,14 @@ struct tp {
 	int		 intr_fd;
 	int		(*intr)(void *);
 	void		*intr_arg;
+	int		 intr_wakes;	/* a signal only wakes a held wait */
+	/*
+	 * hold_ms > 0: the serve session is opened with it, so a "wait" is
+	 * held on the master until the file changes (or hold_ms pass) and
+	 * comes back as a fresh answer: the caller asks again at once.
+	 */
+	int		 hold_ms;
+	int		 woke;		/* the held wait was woken */
 };
 
 struct tp_reply {

@@ -43,6 +43,7 @@ expect_same_req(const struct proto_req *a, const struct proto_req *b)
 	ck_assert_int_eq(a->failed, b->failed);
 	ck_assert(same_str(a->command, b->command));
 	ck_assert_int_eq(a->json, b->json);
+	ck_assert_int_eq(a->hold, b->hold);
 	ck_assert_int_eq(a->color, b->color);
 }
 
@@ -150,6 +151,9 @@ START_TEST(test_every_request_round_trips)
 	round_trip(&q);
 	q = req(PROTO_BYE);
 	q.worker = 7;
+	round_trip(&q);
+	q = req(PROTO_SERVE);
+	q.hold = 3000;
 	round_trip(&q);
 
 	for (op = 0; op < PROTO_NOPS; op++)
