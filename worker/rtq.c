@@ -127,11 +127,11 @@ stop_asked(void *arg)
 	return got_int || got_hard;
 }
 
-/* The shell's directory for banners, with the home directory as ~. */
+/* A directory d of the shell for banners, with the home directory as ~. */
 static const char *
-show_dir(const struct worker *w, char *out, size_t len)
+show_dir(const char *d, char *out, size_t len)
 {
-	const char	*home = getenv("HOME"), *d = w->sh.cwd;
+	const char	*home = getenv("HOME");
 	size_t		 n;
 
 	if (*d == '\0')
@@ -155,7 +155,8 @@ export_env(struct worker *w)
 		return -1;
 	setenv("WORKERID", idw, 1);
 	setenv("TASKFILE", w->tp.file, 1);
-	return 0;
+	/* where the worker starts in this file (SPEC 3.3) */
+	return shell_mark_start(&w->sh);
 }
 
 /*
@@ -233,7 +234,8 @@ run_wait(struct worker *w, struct run *ru)
 
 	for (;;) {
 		run_check(w, ru);
-		st = shell_task_wait(&w->sh, sig_fd(), run_timeout(w, ru));
+		st = shell_task_wait(&w->sh, sig_fd(), -1,
+		    run_timeout(w, ru));
 		if (st == -3) {
 			sig_drain();
 			if (got_int && !got_hard)
@@ -247,10 +249,13 @@ run_wait(struct worker *w, struct run *ru)
 	}
 }
 
-/* A task's banner; its log file (emptied) in log, or "" without one. */
+/*
+ * A task's banner, with the environment it runs in (shell_task_start's
+ * env); its log file (emptied) in log, or "" without one.
+ */
 static void
-run_banner(struct worker *w, size_t line, const char *text,
-    size_t init_line, char *log, size_t loglen)
+run_banner(struct worker *w, size_t line, const char *text, size_t env,
+    char *log, size_t loglen)
 {
 	char	 dir[4200];
 
@@ -263,12 +268,15 @@ run_banner(struct worker *w, size_t line, const char *text,
 		    w->o->logdir, base, line, w->id) >= loglen)
 			log[0] = '\0';
 	}
-	if (init_line > 0)
-		printf("[rtq %ld] line %zu (in the environment of line %zu) "
-		    "$ %s\n", w->id, line, init_line, text);
-	else
+	if (env == SHELL_ENV_NOW)
 		printf("[rtq %ld] %s:%zu $ %s\n", w->id,
-		    show_dir(w, dir, sizeof(dir)), line, text);
+		    show_dir(w->sh.cwd, dir, sizeof(dir)), line, text);
+	else if (env == SHELL_ENV_START)
+		printf("[rtq %ld] %s:%zu (where the worker started) $ %s\n",
+		    w->id, show_dir(w->sh.cwd0, dir, sizeof(dir)), line, text);
+	else
+		printf("[rtq %ld] line %zu (in the environment of line %zu) "
+		    "$ %s\n", w->id, line, env, text);
 	if (log[0] != '\0') {
 		printf("[rtq %ld] log: %s\n", w->id, log);
 		if (truncate(log, 0) == -1 && errno != ENOENT)
@@ -278,11 +286,12 @@ run_banner(struct worker *w, size_t line, const char *text,
 }
 
 /*
- * Run a task; returns its status, 256+N when its init prelude failed,
+ * Run a task in the environment env (shell_task_start's, init_text the
+ * init line's); returns its status, 256+N when its init prelude failed,
  * RUN_LOST when we were declared lost, -1 when the shell is gone.
  */
 static int
-run_task(struct worker *w, size_t line, const char *text, size_t init_line,
+run_task(struct worker *w, size_t line, const char *text, size_t env,
     const char *init_text)
 {
 	struct run	 ru;
@@ -299,9 +308,9 @@ run_task(struct worker *w, size_t line, const char *text, size_t init_line,
 	ru.limit = w->o->timeout;
 	if (tf_timeout(text, strlen(text), &line_limit) == 1)
 		ru.limit = line_limit;
-	run_banner(w, line, text, init_line, log, sizeof(log));
+	run_banner(w, line, text, env, log, sizeof(log));
 	snprintf(w->prev_log, sizeof(w->prev_log), "%s", log);
-	if (shell_task_start(&w->sh, text, init_line, init_text,
+	if (shell_task_start(&w->sh, text, env, init_text,
 	    log[0] ? log : NULL) == -1)
 		return -1;
 	pg = w->sh.task;
@@ -470,7 +479,8 @@ run_init(struct worker *w, struct tp_reply *r)
 	int		 st, exitst = 0;
 
 	printf("[rtq %ld] %s:%zu #! %s\n", w->id,
-	    show_dir(w, dir, sizeof(dir)), r->p.item[0].line, r->p.item[0].text);
+	    show_dir(w->sh.cwd, dir, sizeof(dir)), r->p.item[0].line,
+	    r->p.item[0].text);
 	fflush(stdout);
 	st = shell_init(&w->sh, r->p.item[0].text, r->p.item[0].line, &v, &exitst);
 	if (st == -1 && got_hard) {
@@ -497,8 +507,11 @@ run_init(struct worker *w, struct tp_reply *r)
 }
 
 /*
- * Run the claimed task (the last item of r, after the init line it needs
- * when it was claimed out of order).  Frees r; step's return.
+ * Run the claimed task (the last item of r).  Claimed out of order (above
+ * our position), it runs in the environment of the init line returned
+ * with it, or, without one, where the worker started (SPEC 3.3): never in
+ * that of the init lines below it, which the shell has now.  Frees r;
+ * step's return.
  */
 static int
 run_claimed(struct worker *w, struct tp_reply *r)
@@ -506,8 +519,10 @@ run_claimed(struct worker *w, struct tp_reply *r)
 	int	 k = r->p.nitems - 1, st;
 	size_t	 init_line = r->p.nitems == 2 ? r->p.item[0].line : 0;
 	const char *init_text = r->p.nitems == 2 ? r->p.item[0].text : NULL;
+	size_t	 env = init_line > 0 ? init_line : r->p.item[k].line < w->pos ?
+	    SHELL_ENV_START : SHELL_ENV_NOW;
 
-	st = run_task(w, r->p.item[k].line, r->p.item[k].text, init_line,
+	st = run_task(w, r->p.item[k].line, r->p.item[k].text, env,
 	    init_text);
 	if (st == RUN_LOST) {
 		tp_reply_free(r);
@@ -581,17 +596,17 @@ work(struct worker *w)
 	w->sh.stop = &got_hard;
 	if (shell_start(&w->sh, err, sizeof(err)) == -1) {
 		say("%s", err);
-		return 1;
-	}
-	if (export_env(w) == -1) {
+		rv = 1;
+	} else if (export_env(w) == -1) {
 		say("the shell did not start");
-		return 1;
+		rv = 1;
+	} else {
+		printf("[rtq %ld] worker %ld of %s, pid %ld\n", w->id, w->id,
+		    w->where, (long)getpid());
+		fflush(stdout);
+		while ((rv = step(w)) == -1)
+			;
 	}
-	printf("[rtq %ld] worker %ld of %s, pid %ld\n", w->id, w->id, w->where,
-	    (long)getpid());
-	fflush(stdout);
-	while ((rv = step(w)) == -1)
-		;
 	client_goodbye(w);
 	shell_stop(&w->sh);
 	return rv;
