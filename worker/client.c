@@ -18,9 +18,20 @@
 
 #define BACKOFF_MAX	60
 
-int
-client_call(struct worker *w, const struct proto_req *q, int in,
-    struct tp_reply *r)
+/*
+ * The last refusal said (TP_SOFT: the file has a line rtq cannot use),
+ * so that a worker polling a file that stays so says it once, not at
+ * every poll; cleared when a claim goes through.
+ */
+static char soft_said[2048];
+
+/*
+ * client_call; with quiet_busy, an id in use (PROTO_EBUSY) is not said:
+ * the caller does something about it.
+ */
+static int
+call(struct worker *w, const struct proto_req *q, int in, struct tp_reply *r,
+    int quiet_busy)
 {
 	/* a result in hand is worth waiting for after a first Ctrl-C */
 	int	 must = w->has_prev && !w->prev_init &&
@@ -34,10 +45,26 @@ client_call(struct worker *w, const struct proto_req *q, int in,
 		rv = tp_call(&w->tp, q, in, r, err, sizeof(err));
 		if (w->tp.answered && !w->retry_always)
 			give_up = 0;	/* the master is there: keep trying */
-		if (rv == TP_OK)
+		if (rv == TP_OK) {
+			if (q->op == PROTO_NEXT)
+				soft_said[0] = '\0';	/* claims go again */
 			return rv;
-		if (rv == TP_FATAL || rv == TP_SOFT) {
-			say("%s", err);
+		}
+		if (rv == TP_SOFT) {
+			if (strcmp(err, soft_said) != 0) {
+				say("%s", err);
+				if (q->op == PROTO_NEXT)
+					say("no claims from %s until that is "
+					    "fixed; asking again every %g s",
+					    w->where, w->o->poll);
+			}
+			snprintf(soft_said, sizeof(soft_said), "%s", err);
+			return rv;
+		}
+		if (rv == TP_FATAL) {
+			if (!quiet_busy || r->p.kind != PROTO_ERROR ||
+			    r->p.code != PROTO_EBUSY)
+				say("%s", err);
 			return rv;
 		}
 		tp_reply_free(r);
@@ -63,6 +90,13 @@ client_call(struct worker *w, const struct proto_req *q, int in,
 		if (delay < BACKOFF_MAX)
 			delay *= 2;
 	}
+}
+
+int
+client_call(struct worker *w, const struct proto_req *q, int in,
+    struct tp_reply *r)
+{
+	return call(w, q, in, r, 0);
 }
 
 /* A request of op, all else empty. */
@@ -103,11 +137,12 @@ default_name(char *out, size_t len)
 }
 
 int
-client_register(struct worker *w, long want)
+client_register(struct worker *w, long want, int fallback)
 {
 	struct proto_req q;
 	struct tp_reply	 r;
 	char		 name[1024];
+	int		 rv;
 
 	if (w->o->name != NULL)
 		snprintf(name, sizeof(name), "%s", w->o->name);
@@ -117,8 +152,21 @@ client_register(struct worker *w, long want)
 	client_req(&q, PROTO_REGISTER);
 	q.worker = want;
 	q.name = name;
-	if (client_call(w, &q, -1, &r) != TP_OK)
+	rv = call(w, &q, -1, &r, fallback && want >= 0);
+	if (rv == TP_FATAL && fallback && want >= 0 &&
+	    r.p.kind == PROTO_ERROR && r.p.code == PROTO_EBUSY) {
+		/* a live worker has it: two of us would run every task twice */
+		tp_reply_free(&r);
+		if (client_register(w, -1, 0) == -1)
+			return -1;
+		say("worker id %ld is in use in %s; registered as %ld instead",
+		    want, w->where, w->id);
+		return 0;
+	}
+	if (rv != TP_OK) {
+		tp_reply_free(&r);
 		return -1;
+	}
 	if (r.p.kind != PROTO_ID) {
 		say("unexpected reply to register from %s", w->where);
 		tp_reply_free(&r);
@@ -171,22 +219,47 @@ client_next(struct worker *w, struct tp_reply *r)
 	return client_call(w, &q, -1, r);
 }
 
-void
-client_report_prev(struct worker *w)
+/* Send the previous result alone (finish).  Returns 0 or -1. */
+static int
+finish_prev(struct worker *w)
 {
 	struct proto_req q;
 	struct tp_reply	 r;
 
-	if (!w->has_prev || w->prev_init)
-		return;
 	client_req(&q, PROTO_FINISH);
 	q.worker = w->id;
 	q.seq = ++w->seq;
 	prev_item(w, &q);
-	got_hard = 0;	/* the report must get through */
 	if (client_call(w, &q, -1, &r) == TP_OK)
 		w->has_prev = 0;
 	tp_reply_free(&r);
+	return w->has_prev ? -1 : 0;
+}
+
+int
+client_report_prev(struct worker *w)
+{
+	if (!w->has_prev || w->prev_init)
+		return 0;
+	got_hard = 0;	/* the report must get through */
+	if (finish_prev(w) == 0)
+		return 0;
+	say("line %zu of %s was not reported: it stays marked running until "
+	    "the master has not heard from worker %ld for %ld s, then another "
+	    "worker runs it", w->prev_line, w->where, w->id, w->o->lease);
+	return -1;
+}
+
+void
+client_flush_prev(struct worker *w)
+{
+	sig_atomic_t	 hard = got_hard;
+
+	if (!w->has_prev || w->prev_init)
+		return;
+	finish_prev(w);
+	if (hard)
+		got_hard = 1;	/* a stop that came before is kept */
 }
 
 int

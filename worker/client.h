@@ -31,9 +31,11 @@ void	 client_req(struct proto_req *q, enum proto_op op);
 
 /*
  * Register as worker want (-1: a new id), named by --name or the host
- * name and addresses.  Returns 0 with w->id set, or -1 (said).
+ * name and addresses.  With fallback, an id that a live worker holds
+ * there is not an error: a new id is taken instead, and that is said.
+ * Returns 0 with w->id set, or -1 (said).
  */
-int	 client_register(struct worker *, long want);
+int	 client_register(struct worker *, long want, int fallback);
 
 /*
  * Ask for the next item after w->pos, with the previous result when there
@@ -47,9 +49,17 @@ void	 client_set_prev(struct worker *, int init, size_t line, int status,
 
 /*
  * Report the previous task's result alone (when leaving).  Clears
- * got_hard, so that the report is retried through a hard stop.
+ * got_hard, so that the report is retried through a hard stop.  Returns
+ * 0, or -1 when it could not be reported (said, with what becomes of the
+ * task).
  */
-void	 client_report_prev(struct worker *);
+int	 client_report_prev(struct worker *);
+
+/*
+ * Report the previous task's result alone now, while the worker goes on
+ * (its next claim was refused); a stop that came before is kept.
+ */
+void	 client_flush_prev(struct worker *);
 
 /*
  * Tell the master we are alive (and our lease).  Returns 1 when it says we

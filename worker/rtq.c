@@ -367,7 +367,8 @@ switch_file(struct worker *w, const char *target, const char *newid)
 		return -1;
 	}
 	tp_where(&w->tp, w->where, sizeof(w->where));
-	if (client_register(w, id) == -1)
+	/* an id a live worker holds there: a new one instead (said) */
+	if (client_register(w, id, 1) == -1)
 		return -1;
 	client_heartbeat(w);
 	printf("[rtq %ld] now worker %ld of %s\n", w->id, w->id, w->where);
@@ -376,13 +377,15 @@ switch_file(struct worker *w, const char *target, const char *newid)
 }
 
 /*
- * Stopping: report the result in hand, and the exit status.  got_hard is
- * read after the report, which clears it when there was one to send.
+ * Stopping: report the result in hand, and the exit status: 1 when it
+ * could not be reported (said).  got_hard is read after the report, which
+ * clears it when there was one to send.
  */
 static int
 leave(struct worker *w)
 {
-	client_report_prev(w);
+	if (client_report_prev(w) == -1)
+		return 1;
 	return got_hard ? sig_stop_code() : 0;
 }
 
@@ -406,14 +409,23 @@ ask(struct worker *w, struct tp_reply *r)
 	int	 rv, none;
 
 	rv = client_next(w, r);
-	if (rv == TP_FATAL)
-		return 1;
-	if (rv == TP_RETRY)		/* stopped while retrying */
-		return got_hard ? sig_stop_code() : 0;
-	if (rv == TP_SOFT) {
+	if (rv != TP_OK)
 		tp_reply_free(r);
-		return sig_nap((int)(w->o->poll * 1000)) ? (got_hard ?
-		    sig_stop_code() : 0) : -1;
+	if (rv == TP_FATAL) {
+		/* the result in hand may still get through on its own */
+		client_report_prev(w);
+		return 1;
+	}
+	if (rv == TP_RETRY)		/* stopped while retrying */
+		return leave(w);
+	if (rv == TP_SOFT) {
+		/*
+		 * The file has a line rtq cannot use: claims wait until it
+		 * is fixed, the result in hand does not (finish needs no
+		 * claim).
+		 */
+		client_flush_prev(w);
+		return sig_nap((int)(w->o->poll * 1000)) ? leave(w) : -1;
 	}
 	w->has_prev = 0;
 	if (r->p.kind == PROTO_LOST) {
@@ -548,13 +560,10 @@ run_claimed(struct worker *w, struct tp_reply *r)
 	client_set_prev(w, 0, r->p.item[k].line, st, r->p.item[k].text);
 	w->pos = r->p.pos;
 	tp_reply_free(r);
-	if (got_hard) {
-		client_report_prev(w);
-		return sig_stop_code();
-	}
-	if (got_int) {
-		client_report_prev(w);
-		return 0;
+	if (got_hard || got_int) {
+		int code = got_hard ? sig_stop_code() : 0;
+
+		return client_report_prev(w) == -1 ? 1 : code;
 	}
 	return -1;
 }
@@ -590,7 +599,7 @@ work(struct worker *w)
 		say("--log-dir %s: %s", w->o->logdir, strerror(errno));
 		return 1;
 	}
-	if (client_register(w, w->o->id) == -1)
+	if (client_register(w, w->o->id, 0) == -1)
 		return got_hard ? sig_stop_code() : 1;
 	client_heartbeat(w);
 	w->sh.stop = &got_hard;
@@ -607,7 +616,13 @@ work(struct worker *w)
 		while ((rv = step(w)) == -1)
 			;
 	}
-	client_goodbye(w);
+	/*
+	 * A result that could not be reported keeps our lease: when it runs
+	 * out, the master gives the task to another worker.  After a bye,
+	 * the task would stay marked running for ever.
+	 */
+	if (!w->has_prev || w->prev_init)
+		client_goodbye(w);
 	shell_stop(&w->sh);
 	return rv;
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The worker at the edges (issue 11): a task does not outlive its worker,
-# even one killed with SIGKILL (1); a task retried above the worker's
-# position with no init line above it runs where the worker started (19);
-# set -e, set -u, an EXIT trap or a redirection of fd 3 in an init line
-# cannot end or hang the worker's shell (20).
+# even one killed with SIGKILL (1); a jumpto into a queue where a live
+# worker has our id registers with a new id and says so (2); a finished
+# task's result is reported although the next claim is refused, and the
+# refusal is said once (18); a task retried above the worker's position
+# with no init line above it runs where the worker started (19); set -e,
+# set -u, an EXIT trap or a redirection of fd 3 in an init line cannot end
+# or hang the worker's shell (20).
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
@@ -59,6 +62,87 @@ sec_1() {
 	grep -qE "^#echo start .* # worker 0 # \\([^)]*\\) #lost.* # worker 1 # \\([^)]*\\) #ok\$" "$F" ||
 		die "the task is not A's lost run and B's ok one: $(grep start "$F")"
 	no_running "$F"
+}
+
+# (2) jumpto= into a queue where a live worker has our id: a new id, said
+sec_2() {
+	O=$T/other.sh
+	Q=$T/q2.sh
+	printf '%s\n' "while [ ! -e $T/go2 ]; do sleep 0.05; done; echo one >>$T/o.log" \
+		"echo two >>$T/o.log" >"$O"
+	start_worker X -x --poll 0.1 -i 0 -n X "$O"
+	x=$wpid
+	wait_for 10 grep -q "# worker 0 # (" "$O" || { show X; die "X did not claim"; }
+	printf '%s\n' "jumpto=$O #!" 'echo never-q2' >"$Q"
+	start_worker Y -x --poll 0.1 -n Y "$Q"
+	y=$wpid
+	wait_for 10 grep -q "worker 1: Y" "$O" || { show Y; cat "$O"; die "Y did not register in $O with a new id"; }
+	touch "$T/go2"
+	finish_worker X "$x" 20
+	xrc=$wrc
+	finish_worker Y "$y" 20
+	show X
+	show Y
+	cat "$O"
+	expect_eq "X's exit" "$xrc" 0
+	expect_eq "Y's exit" "$wrc" 0
+	grep -qF "rtq: worker id 0 is in use in $O; registered as 1 instead" "$T/Y.err" ||
+		die "Y did not say that it took another id"
+	expect_eq "each task of $O once" "$(sort "$T/o.log" | tr '\n' ' ')" "one two "
+	grep -q '^never-q2$' "$T/Y.out" && die "Y ran a task of the queue it left"
+	no_running "$O"
+}
+
+# (18) the next claim refused (a line rtq cannot use): the result in hand
+# is reported at once, the refusal said once, and Ctrl-C ends it
+sec_18() {
+	F=$T/refused.sh
+	printf '%s\n' "echo a1" "echo a2 #@gpu1" "echo a3" >"$F"
+	start_worker R --poll 0.1 "$F"
+	r=$wpid
+	wait_for 10 grep -q 'malformed worker tag' "$T/R.err" || { show R; die "no refusal"; }
+	# three more polls
+	local n=
+	wait_for 10 eval 'n=$(claim_reads "$r")' || { show R; die "no serve session"; }
+	for i in 1 2 3; do
+		wait_for 10 more_reads "$r" "$n" && n=$(claim_reads "$r") ||
+			{ show R; die "the worker does not poll"; }
+	done
+	expect_eq "line 2 (a1), before the stop" "$(sed -n 2p "$F" | unstamp)" \
+		"#echo a1 # worker 0 # (T ... T) #ok"
+	kill -INT -- "-$r"
+	finish_worker R "$r" 10
+	show R
+	cat "$F"
+	expect_eq "exit status" "$wrc" 0
+	expect_eq "refusals said" "$(grep -c 'malformed worker tag' "$T/R.err")" 1
+	expect_eq "line 3 untouched" "$(sed -n 3p "$F")" "echo a2 #@gpu1"
+	no_running "$F"
+	say "a stop while the next claim is retried still reports the result"
+	# rtq-claim, one call per request, refuses every "next" for want of
+	# space once the first task made $T/full: the result the worker holds
+	# travels with them; at SIGTERM it goes alone, as a finish
+	cat >"$T/full-claim" <<EOF
+#!/bin/sh
+if [ "\$1" = next ] && [ -e $T/full ]; then
+	echo "RTQ1 error 1 $T/full: No space left on device (a test)"
+	exit 1
+fi
+exec "$CLAIM" "\$@"
+EOF
+	chmod +x "$T/full-claim"
+	G=$T/retried.sh
+	printf '%s\n' "touch $T/full; echo b1" "echo b2" >"$G"
+	RTQ_NOSERVE=1 RTQ_CLAIM=$T/full-claim start_worker R2 --poll 0.1 "$G"
+	wait_for 10 grep -q 'retrying in' "$T/R2.err" || { show R2; die "the worker does not retry"; }
+	kill -TERM "$wpid"
+	finish_worker R2 "$wpid" 10
+	show R2
+	cat "$G"
+	expect_eq "line 2 (b1)" "$(sed -n 2p "$G" | unstamp)" \
+		"#touch $T/full; echo b1 # worker 0 # (T ... T) #ok"
+	expect_eq "line 3 untouched" "$(sed -n 3p "$G")" "echo b2"
+	no_running "$G"
 }
 
 # (19) a task retried above the worker's position, with no init line above
@@ -134,6 +218,8 @@ EOF
 }
 
 section 1 "kill -9 of rtq: its task does not outlive it, and never overlaps its rerun" sec_1
+section 2 "jumpto= into a queue where a live worker has our id: a new id, said" sec_2
+section 18 "the next claim refused: the result is reported, the refusal said once" sec_18
 section 19 "a task retried above the position, no init line above it: where the worker started" sec_19
 section 20 "set -e, set -u, an EXIT trap, fd 3 in init lines do not end the worker's shell" sec_20
 
