@@ -444,7 +444,8 @@ status_once(struct worker *w, int json, int clear)
 	if (w->tp.host != NULL && !json)
 		printf("%s:", w->tp.host);
 	fwrite(r.p.body, 1, r.p.bodylen, stdout);
-	fflush(stdout);
+	/* closed ("| head"): a stop, which ends --watch quietly */
+	sig_out_flush();
 	tp_reply_free(&r);
 	return 0;
 }

@@ -40,6 +40,7 @@
 
 #define GRACE_MS	5000	/* TERM to KILL, when a task is stopped */
 #define RUN_LOST	(-10)	/* run_task: we were declared lost */
+#define RUN_UNRUN	(-11)	/* run_task: stopped before it started */
 #define STEP_WORK	(-2)	/* ask: there is work to run */
 
 /* A running task: its deadlines, and whether and why it is being stopped. */
@@ -234,10 +235,11 @@ run_wait(struct worker *w, struct run *ru)
 
 	for (;;) {
 		run_check(w, ru);
-		st = shell_task_wait(&w->sh, sig_fd(), -1,
+		st = shell_task_wait(&w->sh, sig_fd(), sig_out_fd(),
 		    run_timeout(w, ru));
 		if (st == -3) {
 			sig_drain();
+			sig_out_check();
 			if (got_int && !got_hard)
 				say("Ctrl-C: finishing the task on line %zu, "
 				    "then exiting (Ctrl-C again stops it now)",
@@ -282,13 +284,14 @@ run_banner(struct worker *w, size_t line, const char *text, size_t env,
 		if (truncate(log, 0) == -1 && errno != ENOENT)
 			say("%s: %s", log, strerror(errno));
 	}
-	fflush(stdout);
+	sig_out_flush();
 }
 
 /*
  * Run a task in the environment env (shell_task_start's, init_text the
  * init line's); returns its status, 256+N when its init prelude failed,
- * RUN_LOST when we were declared lost, -1 when the shell is gone.
+ * RUN_LOST when we were declared lost, RUN_UNRUN when a hard stop came
+ * before it started, -1 when the shell is gone.
  */
 static int
 run_task(struct worker *w, size_t line, const char *text, size_t env,
@@ -310,6 +313,8 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 		ru.limit = line_limit;
 	run_banner(w, line, text, env, log, sizeof(log));
 	snprintf(w->prev_log, sizeof(w->prev_log), "%s", log);
+	if (got_hard)
+		return RUN_UNRUN;
 	if (shell_task_start(&w->sh, text, env, init_text,
 	    log[0] ? log : NULL) == -1)
 		return -1;
@@ -332,7 +337,7 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 		printf("[rtq %ld] line %zu: %s%.0d after %.1fs\n", w->id, line,
 		    st == 0 ? "ok" : "failed, status ", st,
 		    now_sec() - ru.t0);
-	fflush(stdout);
+	sig_out_flush();
 	return st;
 }
 
@@ -372,7 +377,7 @@ switch_file(struct worker *w, const char *target, const char *newid)
 		return -1;
 	client_heartbeat(w);
 	printf("[rtq %ld] now worker %ld of %s\n", w->id, w->id, w->where);
-	fflush(stdout);
+	sig_out_flush();
 	return export_env(w);
 }
 
@@ -447,6 +452,7 @@ ask(struct worker *w, struct tp_reply *r)
 		if (none && w->o->xdone) {
 			printf("[rtq %ld] nothing left to run in %s\n", w->id,
 			    w->where);
+			sig_out_flush();
 			return 0;
 		}
 		if (sig_nap((int)(w->o->poll * 1000)))
@@ -493,7 +499,7 @@ run_init(struct worker *w, struct tp_reply *r)
 	printf("[rtq %ld] %s:%zu #! %s\n", w->id,
 	    show_dir(w->sh.cwd, dir, sizeof(dir)), r->p.item[0].line,
 	    r->p.item[0].text);
-	fflush(stdout);
+	sig_out_flush();
 	st = shell_init(&w->sh, r->p.item[0].text, r->p.item[0].line, &v, &exitst);
 	if (st == -1 && got_hard) {
 		say("stopped during init line %zu", r->p.item[0].line);
@@ -539,6 +545,12 @@ run_claimed(struct worker *w, struct tp_reply *r)
 	if (st == RUN_LOST) {
 		tp_reply_free(r);
 		return got_hard ? sig_stop_code() : got_int ? 0 : -1;
+	}
+	if (st == RUN_UNRUN) {
+		client_set_prev(w, 0, r->p.item[k].line, PROTO_ST_RELEASE,
+		    r->p.item[k].text);
+		tp_reply_free(r);
+		return leave(w);
 	}
 	if (st == -1) {
 		say("the shell died while running line %zu", r->p.item[k].line);
@@ -612,7 +624,7 @@ work(struct worker *w)
 	} else {
 		printf("[rtq %ld] worker %ld of %s, pid %ld\n", w->id, w->id,
 		    w->where, (long)getpid());
-		fflush(stdout);
+		sig_out_flush();
 		while ((rv = step(w)) == -1)
 			;
 	}

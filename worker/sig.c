@@ -1,6 +1,8 @@
 /*
  * sig: the worker's signals and the waits they end.  See sig.h.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,6 +17,9 @@
 
 volatile sig_atomic_t got_int, got_hard, hard_sig, got_any;
 static int selfpipe[2] = { -1, -1 };
+static int out_watch = -2;	/* 1: stdout is a pipe or socket to poll,
+				   -1 not, -2 not looked at yet */
+static int out_gone;		/* stdout was found closed */
 static const char *progname = "rtq";
 
 void
@@ -87,7 +92,64 @@ sig_drain(void)
 int
 sig_stop_code(void)
 {
+	if (hard_sig == SIGPIPE)
+		return 0;
 	return hard_sig == SIGINT ? 130 : hard_sig == SIGHUP ? 129 : 143;
+}
+
+/* Standard output is closed: a hard stop, unless a signal made one. */
+static void
+out_closed(void)
+{
+	out_gone = 1;
+	out_watch = -1;
+	if (!got_hard) {
+		hard_sig = SIGPIPE;
+		got_hard = 1;
+	}
+}
+
+int
+sig_out_fd(void)
+{
+	struct stat	 st;
+
+	/* looked at when first needed: -j's slots get theirs after setup */
+	if (out_watch == -2)
+		out_watch = fstat(STDOUT_FILENO, &st) == 0 &&
+		    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ?
+		    STDOUT_FILENO : -1;
+	return out_watch;
+}
+
+int
+sig_out_check(void)
+{
+	struct pollfd	 pfd;
+
+	if (sig_out_fd() == -1)
+		return out_gone;
+	pfd.fd = out_watch;
+	pfd.events = 0;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP)))
+		out_closed();
+	return out_gone;
+}
+
+int
+sig_out_flush(void)
+{
+	errno = 0;
+	if (fflush(stdout) == EOF && errno == EPIPE) {
+		out_closed();
+		return 1;
+	}
+	if (ferror(stdout)) {
+		/* an earlier write failed: find out why, if we can */
+		clearerr(stdout);
+		return sig_out_check();
+	}
+	return out_gone;
 }
 
 double
@@ -102,19 +164,26 @@ now_sec(void)
 int
 sig_nap_until(int ms, int hard_only)
 {
-	struct pollfd	 pfd;
+	struct pollfd	 pfd[2];
 	double		 end = now_sec() + ms / 1000.0;
 
-	pfd.fd = selfpipe[0];
-	pfd.events = POLLIN;
+	pfd[0].fd = selfpipe[0];
+	pfd[0].events = POLLIN;
+	pfd[1].events = 0;
 	for (;;) {
 		if (got_hard || (!hard_only && got_int))
 			return 1;
 		ms = (int)((end - now_sec()) * 1000);
 		if (ms <= 0)
 			return 0;
-		if (poll(&pfd, 1, ms) > 0)
-			sig_drain();
+		pfd[1].fd = sig_out_fd();	/* -1: left out */
+		pfd[1].revents = 0;
+		if (poll(pfd, 2, ms) > 0) {
+			if (pfd[1].revents & (POLLERR | POLLHUP))
+				out_closed();
+			if (pfd[0].revents & POLLIN)
+				sig_drain();
+		}
 	}
 }
 

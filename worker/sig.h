@@ -11,6 +11,11 @@
  *
  * got_any holds the last signal of any kind, for -j N to pass on.  SIGPIPE
  * is ignored: a write to a closed pipe fails with EPIPE instead.
+ *
+ * Standard output closed (its reader went away: "rtq ... | head") counts
+ * as a hard stop (got_hard, hard_sig SIGPIPE) that ends rtq quietly with
+ * status 0.  It is seen when a write to it fails (sig_out_flush) and, when
+ * it is a pipe or a socket, by the waits, which poll it for a hang-up.
  */
 #ifndef RTQ_SIG_H
 #define RTQ_SIG_H
@@ -36,8 +41,24 @@ int	 sig_nap(int ms);
  * returns 1 only on a hard stop.
  */
 int	 sig_nap_until(int ms, int hard_only);
-/* The exit status after a hard stop: 129 (SIGHUP), 130 or 143 (SIGTERM). */
+/*
+ * The exit status after a hard stop: 129 (SIGHUP), 130 or 143 (SIGTERM),
+ * 0 when standard output was closed.
+ */
 int	 sig_stop_code(void);
+
+/*
+ * Flush standard output.  Returns 0, or 1 when it is closed (now a hard
+ * stop, said to nobody).
+ */
+int	 sig_out_flush(void);
+/*
+ * The descriptor to poll (events 0) for standard output hanging up: 1
+ * when it is a pipe or a socket not yet found closed, else -1.
+ */
+int	 sig_out_fd(void);
+/* Whether standard output hung up, without waiting (a hard stop if so). */
+int	 sig_out_check(void);
 
 /* The monotonic clock in seconds, for the deadlines of the waits. */
 double	 now_sec(void);

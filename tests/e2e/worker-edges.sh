@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The worker at the edges (issue 11): a task does not outlive its worker,
 # even one killed with SIGKILL (1); a jumpto into a queue where a live
-# worker has our id registers with a new id and says so (2); a finished
-# task's result is reported although the next claim is refused, and the
-# refusal is said once (18); a task retried above the worker's position
-# with no init line above it runs where the worker started (19); set -e,
-# set -u, an EXIT trap or a redirection of fd 3 in an init line cannot end
-# or hang the worker's shell (20).
+# worker has our id registers with a new id and says so (2); a closed
+# standard output ends --status --watch, a worker, and the slots of a
+# killed rtq -j quietly (15); a finished task's result is reported
+# although the next claim is refused, and the refusal is said once (18); a
+# task retried above the worker's position with no init line above it runs
+# where the worker started (19); set -e, set -u, an EXIT trap or a
+# redirection of fd 3 in an init line cannot end or hang the worker's
+# shell (20).
 . "$RTQ_TOP/tests/e2e/lib.sh"
 export TMPDIR=$T	# the workers' shell directories, even of killed ones
 
@@ -91,6 +93,55 @@ sec_2() {
 	expect_eq "each task of $O once" "$(sort "$T/o.log" | tr '\n' ' ')" "one two "
 	grep -q '^never-q2$' "$T/Y.out" && die "Y ran a task of the queue it left"
 	no_running "$O"
+}
+
+# (15) standard output closed: --status --watch and a worker end quietly
+sec_15() {
+	F=$T/st.sh
+	printf '%s\n' 'echo a' 'echo b' >"$F"
+	("$RTQ" --status --watch 1 "$F" 2>"$T/st.err" | head -n 1 >"$T/st.out"
+		echo "${PIPESTATUS[0]}" >"$T/st.rc") &
+	if ! wait_for 10 test -s "$T/st.rc"; then
+		pkill -f "status --watch 1 $F"
+		die "rtq --status --watch 1 | head -1 did not end within 10 s"
+	fi
+	expect_eq "--watch's exit" "$(cat "$T/st.rc")" 0
+	[ -s "$T/st.err" ] && die "--watch said: $(cat "$T/st.err")"
+	[ -s "$T/st.out" ] || die "head got nothing"
+	say "a worker whose output is closed stops its task and exits 0"
+	W=$T/wo.sh
+	printf '%s\n' "echo started; sleep 30.15$u; echo never" 'echo after' >"$W"
+	# head reads the worker's banner, the task's and what the task says
+	(setsid "$RTQ" -x --poll 0.1 "$W" 2>"$T/wo.err" </dev/null |
+		head -n 3 >"$T/wo.out"
+		echo "${PIPESTATUS[0]}" >"$T/wo.rc") &
+	# (the task is stopped as soon as head is gone)
+	if ! wait_for 10 test -s "$T/wo.rc"; then
+		pkill -f "sleep 30\\.15$u"
+		pkill -f -- "-x --poll 0.1 $W"
+		die "rtq -x | head -3 did not end within 10 s of head's exit"
+	fi
+	cat "$T/wo.out" "$T/wo.err" "$W"
+	grep -q '^started$' "$T/wo.out" || die "head did not get the task's line"
+	expect_eq "the worker's exit" "$(cat "$T/wo.rc")" 0
+	wait_for 5 no_proc "^sleep 30\\.15$u\$" || die "the task is left running"
+	grep -qE "^echo started; sleep 30\\.15$u; echo never # worker 0 # \\([^)]*\\) #error[0-9]+\$" "$W" ||
+		die "the stopped task was not given back"
+	expect_eq "the next task" "$(sed -n 3p "$W")" "echo after"
+	no_running "$W"
+	say "-j: the slots of an rtq killed with SIGKILL stop (their output is gone)"
+	J=$T/j.sh
+	printf '%s\n' "sleep 30.16$u" "sleep 30.16$u" "echo never" >"$J"
+	start_worker J -j 2 --poll 0.1 "$J"
+	j=$wpid
+	wait_for 10 eval '[ "$(pgrep -fc "^sleep 30\\.16$u\$")" -ge 2 ]' || { show J; cat "$J"; die "the slots' tasks did not start"; }
+	kill -9 "$j"
+	wait_for 10 no_proc "^sleep 30\\.16$u\$" || { ps -o pid,ppid,stat,args -s "$j" >&2; die "the slots' tasks still run 10 s after their rtq was killed"; }
+	wait_for 10 eval '! live_in "$j"' || { ps -o pid,ppid,stat,args -s "$j" >&2; die "processes of the killed rtq are left"; }
+	cat "$J"
+	expect_eq "tasks given back" "$(grep -cE "^sleep 30\\.16$u # worker [01] # \\([^)]*\\) #error[0-9]+\$" "$J")" 2
+	grep -q '^echo never$' "$J" || die "a slot claimed another task"
+	no_running "$J"
 }
 
 # (18) the next claim refused (a line rtq cannot use): the result in hand
@@ -219,6 +270,7 @@ EOF
 
 section 1 "kill -9 of rtq: its task does not outlive it, and never overlaps its rerun" sec_1
 section 2 "jumpto= into a queue where a live worker has our id: a new id, said" sec_2
+section 15 "standard output closed: --status --watch and a worker end quietly" sec_15
 section 18 "the next claim refused: the result is reported, the refusal said once" sec_18
 section 19 "a task retried above the position, no init line above it: where the worker started" sec_19
 section 20 "set -e, set -u, an EXIT trap, fd 3 in init lines do not end the worker's shell" sec_20
