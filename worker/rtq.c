@@ -128,6 +128,22 @@ stop_asked(void *arg)
 	return got_int || got_hard;
 }
 
+/*
+ * A worker's transport: a "wait" is held on the master for up to --poll
+ * (it answers as soon as the file changes), and a signal wakes such a
+ * wait; it never abandons a request (a claim's reply is not lost).
+ */
+static void
+worker_tp(struct worker *w)
+{
+	double	 ms = w->o->poll * 1000;
+
+	w->tp.hold_ms = ms > 60000 ? 60000 : ms < 1 ? 1 : (int)ms;
+	w->tp.intr_fd = sig_fd();
+	w->tp.intr = stop_asked;
+	w->tp.intr_wakes = 1;
+}
+
 /* A directory d of the shell for banners, with the home directory as ~. */
 static const char *
 show_dir(const char *d, char *out, size_t len)
@@ -372,6 +388,7 @@ switch_file(struct worker *w, const char *target, const char *newid)
 		return -1;
 	}
 	tp_where(&w->tp, w->where, sizeof(w->where));
+	worker_tp(w);
 	/* an id a live worker holds there: a new one instead (said) */
 	if (client_register(w, id, 1) == -1)
 		return -1;
@@ -443,8 +460,8 @@ ask(struct worker *w, struct tp_reply *r)
 		say("line %zu was gone from %s when its result came; an "
 		    "orphan report records it at the end", w->prev_line,
 		    w->where);
-	if ((got_int || got_hard) && r->p.kind == PROTO_WORK && r->p.nitems > 0 &&
-	    !r->p.item[r->p.nitems - 1].init)
+	if ((got_int || got_hard) && r->p.kind == PROTO_WORK &&
+	    r->p.nitems > 0 && !r->p.item[r->p.nitems - 1].init)
 		return give_back(w, r);
 	if (r->p.kind == PROTO_NONE || r->p.kind == PROTO_WAIT) {
 		none = r->p.kind == PROTO_NONE;
@@ -455,6 +472,10 @@ ask(struct worker *w, struct tp_reply *r)
 			sig_out_flush();
 			return 0;
 		}
+		/* a session's wait was held on the master: ask again now */
+		if (w->tp.serve == 1 && w->tp.hold_ms > 0 && !got_int &&
+		    !got_hard)
+			return -1;
 		if (sig_nap((int)(w->o->poll * 1000)))
 			return got_hard ? sig_stop_code() : 0;
 		return -1;
@@ -943,6 +964,7 @@ main(int argc, char *argv[])
 		free(o.command);
 		return rv;
 	}
+	worker_tp(&w);
 	rv = work(&w);
 	free(w.prev_text);
 	free((char *)o.logdir);

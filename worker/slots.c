@@ -206,8 +206,14 @@ slots_run(int n, int *slot, int *task_fd)
 			say("cannot start slot %d: %s", i, strerror(errno));
 			return 1;
 		}
-		if (pid[i] == 0)
+		if (pid[i] == 0) {
+			/* not the pipes of the slots started before */
+			for (k = 0; k < i; k++) {
+				close(st[k][0].fd);
+				close(st[k][1].fd);
+			}
 			return child(i, task, own, slot, task_fd);
+		}
 		setpgid(pid[i], pid[i]);
 		reaped[i] = 0;
 		close(task[1]);

@@ -5,6 +5,9 @@
 # instead of after the worker's poll.  An empty line from the worker ends
 # the hold (it is stopping) with no reply of its own, and the bound gives
 # a plain "wait".  The request keeps its SEQ, so nothing is applied twice.
+# Then rtq itself, with a poll of a minute: a line appended to an idle
+# queue starts at once, a -x worker leaves as soon as the task it waited
+# for is done, Ctrl-C ends a held wait; locally and over ssh.
 . "$RTQ_TOP/tests/e2e/lib.sh"
 F=$T/h.sh
 printf 'echo a #:g\necho b #:g\n' >"$F"
@@ -47,4 +50,42 @@ printf 'hello 1\nnext 0/8 3\n' >&9
 wait_for 10 grep -q "^RTQ1 wait" "$T/out2" || die "no wait after the bound"
 exec 9>&-
 expect_eq "annotations of b" "$(grep -c '^#echo b #:g # worker 0 # (.*) #ok$' "$F")" 1
+
+# The worker holds its waits on the master for up to --poll: with a poll
+# of 60 s, each of these would take a minute if it slept instead.
+export TMPDIR=$T
+idle() {	# WHERE TARGET FILE
+	local where=$1 target=$2 file=$3 w
+	: >"$file"
+	start_worker "idle-$where" --poll 60 "$target"
+	w=$wpid
+	wait_for 20 grep -q "^# worker" "$file" || { show "idle-$where"; die "$where: no registration"; }
+	say "$where: a line appended to an idle queue starts without waiting for the poll"
+	echo "echo appended-$where >>$T/hold.log" >>"$file"
+	wait_for 20 grep -qsx "appended-$where" "$T/hold.log" ||
+		{ show "idle-$where"; die "$where: the appended line waited for the poll"; }
+	say "$where: Ctrl-C ends a held wait"
+	kill -INT "$w"
+	finish_worker "idle-$where" "$w" 20
+	expect_eq "$where: exit status" "$wrc" 0
+	no_running "$file"
+}
+idle local "$T/idle.sh" "$T/idle.sh"
+say "local: a -x worker leaves as soon as what it waited for is done"
+G=$T/x.sh
+printf 'while [ ! -e %s/go ]; do sleep 0.05; done
+' "$T" >"$G"
+start_worker X1 -x --poll 60 "$G"
+x1=$wpid
+wait_for 20 grep -q "# worker 0 # (" "$G" || { show X1; die "X1 did not claim"; }
+start_worker X2 -x --poll 60 "$G"
+x2=$wpid
+wait_for 20 grep -q "^# worker 1:" "$G" || { show X2; die "X2 did not register"; }
+touch "$T/go"
+finish_worker X1 "$x1" 20
+finish_worker X2 "$x2" 20
+expect_eq "X2's exit" "$wrc" 0
+with_sshd
+export RTQ_CLAIM=$RTQ_BIN/rtq-claim
+idle ssh "rtqtest:$T/idle2.sh" "$T/idle2.sh"
 say "all cases behaved"
