@@ -16,12 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdio.h"
 #include "live.h"
 #include "tfio.h"
 
+#define TAIL_WAITS	20		/* a last line still being written */
+#define TAIL_WAIT_NS	2000000L
 #define CARRY_ROUNDS	3
 #define SPARE_MAX	(256u << 20)
 /* the longest name we derive from the real path: "/.NAME.prev.rtq.15.new" */
@@ -196,6 +199,34 @@ tfio_expand(const char *path, char *err, size_t errlen)
 	return b.s;
 }
 
+/*
+ * A last line without its line break may be an append still being
+ * written: a reader can see part of one write (page by page), and a line
+ * appended after that part would be joined to it.  While the file keeps
+ * growing, up to TAIL_WAITS times, wait a little and read on; a file that
+ * just lacks a final line break costs one short wait.  Returns 0 or -1.
+ */
+static int
+read_tail(struct tfio *t)
+{
+	struct timespec	 ts = { 0, TAIL_WAIT_NS };
+	size_t		 had;
+	int		 i;
+
+	for (i = 0; i < TAIL_WAITS && t->data.len > 0 &&
+	    t->data.s[t->data.len - 1] != '\n'; i++) {
+		had = t->data.len;
+		nanosleep(&ts, NULL);
+		if (fdio_read_all(t->fd, &t->data) == -1)
+			return -1;
+		if (t->data.len == had)
+			break;
+		if (fstat(t->fd, &t->st) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 read_all(struct tfio *t, char *err, size_t errlen)
 {
@@ -226,7 +257,7 @@ read_all(struct tfio *t, char *err, size_t errlen)
 		    t->path, (long long)t->st.st_size);
 		return TFIO_EFILE;
 	}
-	if (fdio_read_all(t->fd, &t->data) == -1) {
+	if (fdio_read_all(t->fd, &t->data) == -1 || read_tail(t) == -1) {
 		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
 		return TFIO_EFILE;
 	}
