@@ -155,6 +155,15 @@ item_words(char *const *av, struct proto_item *it)
 	return 0;
 }
 
+void
+proto_req_init(struct proto_req *q, enum proto_op op)
+{
+	memset(q, 0, sizeof(*q));
+	q->op = op;
+	q->worker = -1;
+	q->seq = -1;
+}
+
 int
 proto_op_find(const char *s)
 {
@@ -262,9 +271,7 @@ proto_decode_argv(struct proto_req *q, const char *op, int argc,
 	const struct proto_opdef *d;
 	int			 k;
 
-	memset(q, 0, sizeof(*q));
-	q->worker = -1;
-	q->seq = -1;
+	proto_req_init(q, PROTO_REGISTER);
 	if ((k = proto_op_find(op)) == -1) {
 		*msg = "unknown subcommand";
 		return -1;

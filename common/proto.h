@@ -169,6 +169,9 @@ struct proto_reply {
 	size_t		 bodylen;
 };
 
+/* Set q to a request of op with nothing else in it (no worker, no SEQ). */
+void	proto_req_init(struct proto_req *q, enum proto_op op);
+
 /* The operation named s, or -1. */
 int	proto_op_find(const char *s);
 

@@ -109,7 +109,7 @@ do_add(struct worker *w)
 		if (fdio_copy(STDIN_FILENO, fd) == -1)
 			goto werr;
 	}
-	client_req(&q, PROTO_ADD);
+	proto_req_init(&q, PROTO_ADD);
 	rv = client_call(w, &q, fd, &r);
 	close(fd);
 	if (rv != TP_OK) {
@@ -228,7 +228,7 @@ edit_fetch(struct worker *w, struct buf *base)
 	struct tp_reply	 r;
 	int		 rv = 0;
 
-	client_req(&q, PROTO_CAT);
+	proto_req_init(&q, PROTO_CAT);
 	if (client_call(w, &q, -1, &r) != TP_OK)
 		return 1;
 	/* "RTQ1 ok SIZE", then the file */
@@ -330,7 +330,7 @@ edit_put(struct worker *w, const char *dir, const struct buf *base,
 			close(fd);
 		return -1;
 	}
-	client_req(&q, PROTO_PUT);
+	proto_req_init(&q, PROTO_PUT);
 	st = client_call(w, &q, fd, &r);
 	close(fd);
 	unlink(put);
@@ -413,7 +413,7 @@ do_reset(struct worker *w)
 	struct proto_req q;
 	struct tp_reply	 r;
 
-	client_req(&q, PROTO_RESET);
+	proto_req_init(&q, PROTO_RESET);
 	q.from = w->o->reset_k > 0 ? (size_t)w->o->reset_k : 0;
 	q.failed = w->o->failed;
 	if (client_call(w, &q, -1, &r) != TP_OK)
@@ -432,7 +432,7 @@ status_once(struct worker *w, int json, int clear)
 	struct tp_reply	 r;
 	const char	*e;
 
-	client_req(&q, PROTO_STATUS);
+	proto_req_init(&q, PROTO_STATUS);
 	q.json = json;
 	q.color = !json && isatty(STDOUT_FILENO) && ((e = getenv("NO_COLOR"))
 	    == NULL || *e == '\0');

@@ -99,16 +99,6 @@ client_call(struct worker *w, const struct proto_req *q, int in,
 	return call(w, q, in, r, 0);
 }
 
-/* A request of op, all else empty. */
-void
-client_req(struct proto_req *q, enum proto_op op)
-{
-	memset(q, 0, sizeof(*q));
-	q->op = op;
-	q->worker = -1;
-	q->seq = -1;
-}
-
 /* The host name and its IPv4 addresses but loopback, for a worker name. */
 static void
 default_name(char *out, size_t len)
@@ -149,7 +139,7 @@ client_register(struct worker *w, long want, int fallback)
 	else
 		default_name(name, sizeof(name));
 	name[strcspn(name, "\r\n")] = '\0';
-	client_req(&q, PROTO_REGISTER);
+	proto_req_init(&q, PROTO_REGISTER);
 	q.worker = want;
 	q.name = name;
 	rv = call(w, &q, -1, &r, fallback && want >= 0);
@@ -210,7 +200,7 @@ client_next(struct worker *w, struct tp_reply *r)
 {
 	struct proto_req q;
 
-	client_req(&q, PROTO_NEXT);
+	proto_req_init(&q, PROTO_NEXT);
 	q.worker = w->id;
 	q.seq = ++w->seq;
 	q.pos = w->pos;
@@ -226,7 +216,7 @@ finish_prev(struct worker *w)
 	struct proto_req q;
 	struct tp_reply	 r;
 
-	client_req(&q, PROTO_FINISH);
+	proto_req_init(&q, PROTO_FINISH);
 	q.worker = w->id;
 	q.seq = ++w->seq;
 	prev_item(w, &q);
@@ -270,7 +260,7 @@ client_heartbeat(struct worker *w)
 	char		 err[1024];
 	int		 lost = 0;
 
-	client_req(&q, PROTO_HEARTBEAT);
+	proto_req_init(&q, PROTO_HEARTBEAT);
 	q.worker = w->id;
 	q.lease = w->o->lease;
 	if (tp_call(&w->tp, &q, -1, &r, err, sizeof(err)) == TP_OK)
@@ -288,7 +278,7 @@ client_goodbye(struct worker *w)
 
 	if (w->id < 0)
 		return;
-	client_req(&q, PROTO_BYE);
+	proto_req_init(&q, PROTO_BYE);
 	q.worker = w->id;
 	tp_call(&w->tp, &q, -1, &r, err, sizeof(err));
 	tp_reply_free(&r);

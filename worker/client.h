@@ -26,8 +26,6 @@
  */
 int	 client_call(struct worker *, const struct proto_req *, int in,
 	    struct tp_reply *r);
-/* Fill q as a request of op, with nothing else set. */
-void	 client_req(struct proto_req *q, enum proto_op op);
 
 /*
  * Register as worker want (-1: a new id), named by --name or the host

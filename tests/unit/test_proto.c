@@ -79,10 +79,7 @@ req(enum proto_op op)
 {
 	struct proto_req q;
 
-	memset(&q, 0, sizeof(q));
-	q.op = op;
-	q.worker = -1;
-	q.seq = -1;
+	proto_req_init(&q, op);
 	return q;
 }
 
