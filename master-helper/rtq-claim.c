@@ -725,21 +725,12 @@ job_free(struct job *j)
 	buf_free(&j->add);
 }
 
-/* What tells a changed task file: its inode, size and time. */
-static int
+/* The task file's stat, or zeros when it cannot be had (then "changed"). */
+static void
 file_id(const char *path, struct stat *st)
 {
 	if (stat(path, st) == -1)
 		memset(st, 0, sizeof(*st));
-	return 0;
-}
-
-static int
-same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-	    a->st_size == b->st_size && a->st_mtim.tv_sec ==
-	    b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
 /*
@@ -769,7 +760,7 @@ serve_held(const char *path, const char *real, struct job *j, long hold_ms)
 			}
 			left -= HOLD_TICK;
 			file_id(real, &now);
-			if (!same_file(&seen, &now))
+			if (!tfio_same_version(&seen, &now))
 				break;
 		}
 		transact(path, j);

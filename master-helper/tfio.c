@@ -870,6 +870,14 @@ link_prev(struct tfio *t)
 }
 
 int
+tfio_same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	    a->st_size == b->st_size && a->st_mtim.tv_sec ==
+	    b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int
 tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 {
 	struct stat	 st;
@@ -922,10 +930,7 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 		r = saved != 0 ? saved : -1;
 		goto out;
 	}
-	if (stat(t->path, &st) == -1 || st.st_ino != t->st.st_ino ||
-	    st.st_dev != t->st.st_dev || st.st_size != t->st.st_size ||
-	    st.st_mtim.tv_sec != t->st.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != t->st.st_mtim.tv_nsec ||
+	if (stat(t->path, &st) == -1 || !tfio_same_version(&st, &t->st) ||
 	    (off_t)t->data.len != t->st.st_size) {
 		r = -1;
 		goto out;

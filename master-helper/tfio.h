@@ -192,6 +192,13 @@ int	 tfio_commit(struct tfio *, const struct patch *, char *err,
  */
 int	 tfio_save(struct tfio *, char *err, size_t errlen);
 
+/*
+ * Whether two stats of the task file are of one version: the same inode,
+ * size and modification time (a rewrite, an append, an editor's save all
+ * change one of them).
+ */
+int	 tfio_same_version(const struct stat *, const struct stat *);
+
 /* Unlock and release everything (the table is not saved). */
 void	 tfio_close(struct tfio *);
 

@@ -13,26 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fdio.h"
 #include "paths.h"
 #include "shquote.h"
+#include "sig.h"
 #include "transport.h"
 
 #define MAXARGS	64
 #define ARGV_MAX	(64 * 1024)	/* longer requests go on stdin */
 #define REPLY_MS	120000	/* a session reply takes at most this */
-
-static double
-tp_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static char *
 xstrdup(const char *s)
@@ -381,7 +372,7 @@ session_line(struct tp *t, struct buf *line)
 	char		*nl, chunk[8192];
 	ssize_t		 n;
 	int		 ms;
-	double		 end = tp_now() + t->reply_ms / 1000.0;
+	double		 end = now_sec() + t->reply_ms / 1000.0;
 
 	for (;;) {
 		if (t->sbuf.len > 0 && (nl = memchr(t->sbuf.s, '\n',
@@ -396,7 +387,7 @@ session_line(struct tp *t, struct buf *line)
 		}
 		pfd[0].fd = t->sout;
 		pfd[0].events = pfd[1].events = POLLIN;
-		if ((ms = (int)((end - tp_now()) * 1000)) <= 0)
+		if ((ms = (int)((end - now_sec()) * 1000)) <= 0)
 			return -1;	/* a silent master */
 		pfd[1].fd = t->intr != NULL ? t->intr_fd : -1;
 		if (poll(pfd, 2, ms) == -1 && errno != EINTR)
@@ -755,8 +746,7 @@ tp_spawn(struct tp *t, enum proto_op op, int *in, int *out, char *err,
 	int		 pi[2], po[2];
 	pid_t		 pid = -1;
 
-	memset(&q, 0, sizeof(q));
-	q.op = op;
+	proto_req_init(&q, op);
 	if (op == PROTO_SERVE)
 		q.hold = t->hold_ms;
 	if (proto_encode_words(&q, &pw) == -1 || build(t, &pw, argv, &cmd) ==
