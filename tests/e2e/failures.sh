@@ -82,10 +82,12 @@ EOF
 	w2=$wpid
 	wait_for 20 grep -q '^#echo other # worker 1 .*#ok$' "$f" ||
 		{ show "$where-k2"; die "$where: the second worker did not run 'echo other'"; }
+	# a pause moves the lines down by one: the kill still reaches it
+	"$RTQ" --pause "$at$f" >/dev/null || die "$where: --pause"
 	t0=$(_usecs)
-	"$RTQ" --kill "$at$f" 2 3 >"$T/kill.out" 2>&1 || { cat "$T/kill.out"; die "$where: --kill refused"; }
-	grep -q "line 2: asked worker 0 to stop it" "$T/kill.out" &&
-		grep -q "line 3: cancelled (it was pending)" "$T/kill.out" ||
+	"$RTQ" --kill "$at$f" 3,4 >"$T/kill.out" 2>&1 || { cat "$T/kill.out"; die "$where: --kill refused"; }
+	grep -q "line 3: asked worker 0 to stop it" "$T/kill.out" &&
+		grep -q "line 4: cancelled (it was pending)" "$T/kill.out" ||
 		die "$where: --kill said: $(cat "$T/kill.out")"
 	wait_for 10 grep -q '^#sleep 300 #:k # worker 0 # (.* \.\.\. kill .*) #killed$' "$f" ||
 		{ show "$where-k1"; cat "$f"; die "$where: not killed"; }
@@ -97,6 +99,7 @@ EOF
 	"$RTQ" --kill "$at$f" 1 >"$T/kill.out" 2>&1 || rc=$?
 	[ "$rc" = 1 ] && grep -q "line 1 is a comment, not a task; nothing killed" "$T/kill.out" ||
 		die "$where: --kill of the header: $rc $(cat "$T/kill.out")"
+	"$RTQ" --resume "$at$f" >/dev/null || die "$where: --resume"
 	cp "$f" "$T/before"
 	rc=0
 	"$RTQ" --kill "$at$f" 4 x 2>"$T/kill.out" || rc=$?
