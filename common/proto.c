@@ -136,7 +136,8 @@ worker_word(const char *s, struct proto_req *q)
 		s = end + 1;
 		end = s + strcspn(s, ",");
 		if (strncmp(s, "r=", 2) == 0 && q->retries < 0 &&
-		    num_ll(s + 2, (size_t)(end - s - 2), 4, &x) == 0)
+		    num_ll(s + 2, (size_t)(end - s - 2), 4, &x) == 0 &&
+		    x <= PROTO_MAXRETRIES)
 			q->retries = (long)x;
 		else if (strncmp(s, "m=", 2) == 0 && q->machine == 0 &&
 		    hex_ll(s + 2, (size_t)(end - s - 2), &q->machine) == 0 &&

@@ -54,6 +54,7 @@
 #define PROTO_VERSION	1
 #define PROTO_MAXWORDS	8	/* words of a request after OP and FILE */
 #define PROTO_MAXLINES	256	/* lines of one kill request */
+#define PROTO_MAXRETRIES 1000	/* ",r=N" of a worker word */
 
 /*
  * rtq-claim's exit statuses, and the CODE of an error reply.  Library code

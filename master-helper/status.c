@@ -644,6 +644,10 @@ text_failed(struct buf *out, const struct summary *sm, int flags)
 			buf_printf(out, "        failed for good after %zu "
 			    "attempt%s\n", fr->attempts, fr->attempts == 1 ?
 			    "" : "s");
+		else if (fr->status != NULL && tf_status_is(fr->status,
+		    fr->statuslen, "lost"))
+			buf_adds(out, "        its worker was lost; to be run "
+			    "by another worker\n");
 		else
 			buf_printf(out, "        %zu failed attempt%s; to be "
 			    "retried by another worker\n", fr->attempts,

@@ -474,7 +474,8 @@ leave(struct worker *w)
 
 /*
  * Nothing left for us (-x), or nothing now (--exit-when-idle): say what
- * the queue holds, and leave with RTQ_EXIT_FAILED when tasks failed.
+ * the queue holds, and leave with RTQ_EXIT_FAILED when tasks failed for
+ * good (or with no live worker to retry them) or are blocked by those.
  */
 static int
 leave_done(struct worker *w, int none)
@@ -502,7 +503,8 @@ leave_done(struct worker *w, int none)
 	    none ? "left" : "now", w->where, b.s != NULL ? b.s : "");
 	buf_free(&b);
 	sig_out_flush();
-	return t.failed + t.retry + t.blocked > 0 ? RTQ_EXIT_FAILED : 0;
+	/* a task another live worker may still retry is not failed yet */
+	return t.failed + t.blocked > 0 ? RTQ_EXIT_FAILED : 0;
 }
 
 /* Stopped while asking: give the task just claimed back unrun, and leave. */

@@ -62,7 +62,7 @@ b=$wpid
 finish_worker b "$b" 15
 show b
 cat "$F"
-expect_eq "b) exit status" "$wrc" 0
+expect_eq "b) exit status" "$wrc" 3	# a task failed, none may retry it
 expect_eq "b) line 2" "$(line2)" "sleep 31.$u #timeout=1s # worker 0 # (T ... T) #error124"
 # line 3 (sleep 2 with #timeout=20s) ran under "--timeout 1h" here; again
 # under --timeout 1s, where its own 20 s must win
@@ -86,7 +86,7 @@ finish_worker c "$c" 20
 secs=$(since "$t0")
 show c
 echo "c) took $secs s"
-expect_eq "c) exit status" "$wrc" 0
+expect_eq "c) exit status" "$wrc" 3	# a task failed, none may retry it
 holds "$secs >= 5.5 && $secs < 10" || die "c) took $secs s, not 1 s + the 5 s grace"
 expect_eq "c) line 2" "$(line2)" "trap '' TERM; sleep 32.$u; sleep 33.$u # worker 0 # (T ... T) #error124"
 no_proc "^sleep 3[23]\\.$u\$" || { pgrep -af "sleep 3[23]\\.$u"; die "c) the task's sleep is still running"; }
@@ -100,7 +100,7 @@ wait_for 10 pgrep -f "^sleep 34\\.$u\$" >/dev/null || { show d; die "d) the task
 # (what is left of the task is looked at below, with a message of its own)
 FINISH_LEFT_OK=1 finish_worker d "$d" 20
 show d
-expect_eq "d) exit status" "$wrc" 0
+expect_eq "d) exit status" "$wrc" 3	# a task failed, none may retry it
 expect_eq "d) line 2" "$(line2)" \
 	"sh -c 'trap \"\" TERM; sleep 34.$u' & sleep 35.$u; wait # worker 0 # (T ... T) #error124"
 # TERM at 1 s, KILL 5 s later: by 1 + 5 + 2 s nothing may be left

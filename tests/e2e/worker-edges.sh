@@ -257,7 +257,7 @@ EOF
 	finish_worker E "$wpid" 20
 	show E
 	cat "$F"
-	expect_eq "exit status" "$wrc" 0
+	expect_eq "exit status (tasks failed)" "$wrc" 3
 	grep -q 'shell died' "$T/E.err" && die "the worker's shell died"
 	grep -q '^after-false x$' "$T/E.out" || die "the task after a failed one did not run"
 	grep -q '^last$' "$T/E.out" || die "the last task did not run"

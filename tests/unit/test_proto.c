@@ -304,6 +304,7 @@ START_TEST(test_malformed_lines_rejected)
 	ck_assert(!line_ok("next 1/2,r=1,r=2 0"));
 	ck_assert(!line_ok("next 1/2,r= 0"));
 	ck_assert(!line_ok("next 1/2,r=10000 0"));
+	ck_assert(!line_ok("next 1/2,r=1001 0"));
 	ck_assert(!line_ok("next 1/2,m=0 0"));
 	ck_assert(!line_ok("next 1/2,m=A0 0"));
 	ck_assert(!line_ok("next 1/2,m=12345678901234567 0"));
