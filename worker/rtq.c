@@ -43,7 +43,7 @@
 #define RUN_LOST	(-10)	/* run_task: we were declared lost */
 #define RUN_UNRUN	(-11)	/* run_task: stopped before it started */
 #define RUN_KILLED	(-12)	/* run_task: stopped by rtq --kill */
-#define KILL_CHECK	2.0	/* s: heartbeats (and kill asks) at least */
+#define KILL_CHECK	1.0	/* s: heartbeats (and kill asks) at least */
 #define STEP_WORK	(-2)	/* ask: there is work to run */
 
 /* A running task: its deadlines, and whether and why it is being stopped. */
