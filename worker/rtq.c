@@ -54,6 +54,9 @@ static const char *self;		/* our path: rtq-claim may be beside it */
 
 static const struct option longopts[] = {
 	{ "add", no_argument, NULL, 'A' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "attempt", required_argument, NULL, 'K' },
+	{ "follow", no_argument, NULL, 'f' },
 	{ "edit", no_argument, NULL, 'e' },
 	{ "exit-when-done", no_argument, NULL, 'x' },
 	{ "failed", no_argument, NULL, 'F' },
@@ -63,9 +66,12 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, 'J' },
 	{ "lease", required_argument, NULL, 'E' },
 	{ "lock", no_argument, NULL, 'L' },
+	{ "log", no_argument, NULL, 'l' },
+	{ "log-cap", required_argument, NULL, 'C' },
 	{ "log-dir", required_argument, NULL, 'D' },
 	{ "master", required_argument, NULL, 'm' },
 	{ "name", required_argument, NULL, 'n' },
+	{ "no-logs", no_argument, NULL, 'N' },
 	{ "poll", required_argument, NULL, 'P' },
 	{ "reset", no_argument, NULL, 'R' },
 	{ "slots", required_argument, NULL, 'j' },
@@ -78,6 +84,8 @@ static const struct option longopts[] = {
 
 static const char usage_text[] =
 "usage: rtq [options] [[user@]host:]TASKFILE\n"
+"       rtq --log [--attempt K | --all] TASKFILE LINE\n"
+"       rtq --follow TASKFILE [LINE]\n"
 "  -m, --master HOST     master to reach over ssh (env MASTER_SERVER);\n"
 "                        none: local mode, the file is on this machine\n"
 "  -n, --name NAME       worker name (env WORKER_NAME; default: host name\n"
@@ -89,8 +97,12 @@ static const char usage_text[] =
 "      --poll SECONDS    wait between polls when nothing is claimable (3)\n"
 "      --timeout DURATION  stop a task running longer (90s, 2h; #timeout=\n"
 "                        DURATION in a line's comment overrides); status 124\n"
-"      --log-dir DIR     also save each task's output in DIR, as\n"
-"                        <task file>.<line>.<worker id>.log\n"
+"      --log-dir DIR     also save each task's output on this machine, in\n"
+"                        DIR/<task file>.<line>.<worker id>.log\n"
+"      --no-logs         do not keep tasks' output on the master (kept by\n"
+"                        default, in <task file>.logs/ beside the file)\n"
+"      --log-cap SIZE    keep at most SIZE of a task's output on the master,\n"
+"                        its head and its tail (10M)\n"
 "      --lease SECONDS   declared lost when not heard from this long (120);\n"
 "                        heartbeats go every SECONDS/4 while a task runs\n"
 "      --add [COMMAND]   append COMMAND, or one task per line of standard\n"
@@ -105,6 +117,11 @@ static const char usage_text[] =
 "      --status          print the file's state: counts, workers, failures\n"
 "      --json            with --status: one JSON document\n"
 "      --watch [SECONDS] with --status: redraw every SECONDS (2)\n"
+"      --log FILE LINE   print the output of the task on LINE (its last\n"
+"                        attempt; --attempt K the K-th, --all every one)\n"
+"      --follow FILE [LINE]\n"
+"                        print the task's output as it comes, until it ends;\n"
+"                        exit with its status.  No LINE: every running task\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
 "TASKFILE comes from TASK_FILE when not given.\n";
@@ -243,16 +260,31 @@ run_timeout(struct worker *w, struct run *ru)
 	return timeout;
 }
 
-/* Wait for the running task; its status as shell_task_wait says it. */
+/*
+ * Wait for the running task; its status as shell_task_wait says it.  Its
+ * output goes to the master meanwhile (logsend), never waited for.
+ */
 static int
 run_wait(struct worker *w, struct run *ru)
 {
-	int	 st;
+	struct pollfd	 p[8];
+	int		 st, n;
 
 	for (;;) {
 		run_check(w, ru);
-		st = shell_task_wait(&w->sh, sig_fd(), sig_out_fd(),
-		    run_timeout(w, ru));
+		n = 0;
+		p[n].fd = w->sh.rep;
+		p[n++].events = POLLIN;
+		p[n].fd = sig_fd();
+		p[n++].events = POLLIN;
+		p[n].fd = sig_out_fd();
+		p[n++].events = 0;
+		n += logsend_fds(&w->ls, &w->tp, p + n);
+		if (poll(p, (nfds_t)n, run_timeout(w, ru)) == -1 &&
+		    errno != EINTR)
+			return -1;
+		logsend_io(&w->ls, &w->tp);
+		st = shell_task_wait(&w->sh, sig_fd(), sig_out_fd(), 0);
 		if (st == -3) {
 			sig_drain();
 			sig_out_check();
@@ -331,9 +363,12 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 	snprintf(w->prev_log, sizeof(w->prev_log), "%s", log);
 	if (got_hard)
 		return RUN_UNRUN;
+	logsend_start(&w->ls, &w->tp, line, w->id);
 	if (shell_task_start(&w->sh, text, env, init_text,
-	    log[0] ? log : NULL) == -1)
+	    log[0] ? log : NULL) == -1) {
+		logsend_end(&w->ls, &w->tp);
 		return -1;
+	}
 	pg = w->sh.task;
 	st = run_wait(w, &ru);
 	if (ru.killed && pg > 0) {
@@ -345,6 +380,8 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 			poll(NULL, 0, 50);
 		kill(-pg, SIGKILL);
 	}
+	/* the rest of its output, and a line break it lacked, before ours */
+	logsend_end(&w->ls, &w->tp);
 	if (ru.lost && st >= 0)
 		return RUN_LOST;
 	if (ru.timed_out && st >= 0 && st < 256)
@@ -618,6 +655,34 @@ step(struct worker *w)
 }
 
 /*
+ * Start the shell with its output through the pump, which passes it on
+ * to where it went before (the -j slot's pipe, or our standard output
+ * and error).  Returns 0, or -1 with err.
+ */
+static int
+start_shell(struct worker *w, char *err, size_t errlen)
+{
+	int	 to = w->sh.out_fd > 2 ? w->sh.out_fd : STDOUT_FILENO;
+	int	 te = w->sh.out_fd > 2 ? w->sh.out_fd : STDERR_FILENO;
+	int	 r;
+
+	w->ls.ctl = -1;
+	w->ls.on = !w->o->nologs;
+	w->ls.cap = w->o->logcap;
+	if (pump_pipes(&w->pump, err, errlen) == -1)
+		return -1;
+	w->sh.out_fd = w->pump.sh_out;
+	w->sh.err_fd = w->pump.sh_err;
+	r = shell_start(&w->sh, err, errlen);
+	if (pump_start(&w->pump, to, te, err, errlen) == -1)
+		r = -1;
+	if (to > 2)
+		close(to);
+	w->ls.ctl = w->pump.ctl;
+	return r;
+}
+
+/*
  * Register, start the shell and run the loop until told to stop.  Returns
  * the exit status.
  */
@@ -636,7 +701,7 @@ work(struct worker *w)
 		return got_hard ? sig_stop_code() : 1;
 	client_heartbeat(w);
 	w->sh.stop = &got_hard;
-	if (shell_start(&w->sh, err, sizeof(err)) == -1) {
+	if ((rv = start_shell(w, err, sizeof(err))) == -1) {
 		say("%s", err);
 		rv = 1;
 	} else if (export_env(w) == -1) {
@@ -657,7 +722,31 @@ work(struct worker *w)
 	if (!w->has_prev || w->prev_init)
 		client_goodbye(w);
 	shell_stop(&w->sh);
+	pump_stop(&w->pump);
 	return rv;
+}
+
+/* A size: bytes, or with k, M or G.  0 (at least 4 KiB) or -1. */
+static int
+parse_size(const char *s, long long *v)
+{
+	char		*end;
+	double		 x = strtod(s, &end);
+
+	if (end == s)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		x *= 1024, end++;
+	else if (*end == 'M')
+		x *= 1024 * 1024, end++;
+	else if (*end == 'G')
+		x *= 1024.0 * 1024 * 1024, end++;
+	if (*end == 'B')
+		end++;
+	if (*end != '\0' || x < 4096 || x > 1e15)
+		return -1;
+	*v = (long long)x;
+	return 0;
 }
 
 /*
@@ -675,6 +764,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 	o->poll = 3;
 	o->lease = 120;
 	o->slots = 1;
+	o->logcap = LOGSEND_CAP;
 	while ((c = getopt_long(argc, argv, "hi:j:m:n:x", longopts, NULL))
 	    != -1) {
 		switch (c) {
@@ -684,6 +774,29 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			break;
 		case 'e':
 			o->edit = 1;
+			break;
+		case 'a':
+			o->all = 1;
+			break;
+		case 'C':
+			if (parse_size(optarg, &o->logcap) == -1)
+				return usage("--log-cap: expected a size such "
+				    "as 65536, 512k, 10M or 1G (at least 4k)");
+			break;
+		case 'f':
+			o->follow = 1;
+			break;
+		case 'K':
+			if (tf_parse_id(optarg, strlen(optarg), &o->attempt) ==
+			    -1 || o->attempt < 1)
+				return usage("--attempt: expected a number "
+				    "from 1");
+			break;
+		case 'l':
+			o->log = 1;
+			break;
+		case 'N':
+			o->nologs = 1;
 			break;
 		case 'E':
 			if (tf_parse_id(optarg, strlen(optarg), &o->lease) ==
@@ -832,6 +945,16 @@ parse_args(struct opts *o, int n, char **arg, const char **target)
 		return watch_args(o, arg, target);
 	if (o->add && n >= 2)
 		return add_args(o, n, arg, target);
+	if ((o->log || o->follow) && n == 2) {
+		long v;
+
+		if (tf_parse_id(arg[1], strlen(arg[1]), &v) == -1 || v < 1)
+			return usage("--log, --follow: LINE must be a line "
+			    "number");
+		o->log_line = (size_t)v;
+		*target = arg[0];
+		return 0;
+	}
 	if (n == 1)
 		*target = arg[0];
 	else if (n > 1)
@@ -847,9 +970,14 @@ check_opts(const struct opts *o)
 		return usage("--failed goes with --reset");
 	if ((o->json || o->watch > 0) && !o->status)
 		return usage("--json and --watch go with --status");
-	if (o->lock + o->reset + o->status + o->add + o->edit > 1)
-		return usage("--add, --edit, --lock, --reset and --status do "
-		    "not go together");
+	if (o->lock + o->reset + o->status + o->add + o->edit + o->log +
+	    o->follow > 1)
+		return usage("--add, --edit, --lock, --reset, --status, --log "
+		    "and --follow do not go together");
+	if ((o->attempt > 0 || o->all) && !o->log)
+		return usage("--attempt and --all go with --log");
+	if (o->log && o->log_line == 0)
+		return usage("--log: expected FILE LINE");
 	return 0;
 }
 
@@ -921,7 +1049,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (o.slots > 1 && !o.add && !o.edit && !o.lock && !o.reset &&
-	    !o.status) {
+	    !o.status && !o.log && !o.follow) {
 		if ((rv = slots_run((int)o.slots, &slot, &task_fd)) >= 0)
 			return rv;
 		/* a slot: a worker like any other, with its own id */
@@ -941,7 +1069,8 @@ main(int argc, char *argv[])
 	 * after about a minute before the master first answered, and once
 	 * it did, keeps trying (a master reboots).
 	 */
-	w.retry_always = o.add || o.edit || o.lock || o.reset || o.status;
+	w.retry_always = o.add || o.edit || o.lock || o.reset || o.status ||
+	    o.log || o.follow;
 	w.retry_for = w.retry_always ? 30 : 60;
 	if (host != NULL && host[0] == '-')
 		return usage("a master's host name cannot begin with '-'");
@@ -952,12 +1081,14 @@ main(int argc, char *argv[])
 	tp_where(&w.tp, w.where, sizeof(w.where));
 	free(host);
 	free(file);
-	if (o.add || o.edit || o.lock || o.reset || o.status) {
+	if (o.add || o.edit || o.lock || o.reset || o.status || o.log ||
+	    o.follow) {
 		/* a signal ends a queue command's wait, for the lock say */
 		w.tp.intr_fd = sig_fd();
 		w.tp.intr = stop_asked;
 		rv = o.add ? do_add(&w) : o.edit ? do_edit(&w) : o.lock ?
-		    do_lock(&w) : o.reset ? do_reset(&w) : do_status(&w);
+		    do_lock(&w) : o.reset ? do_reset(&w) : o.log ? do_log(&w) :
+		    o.follow ? do_follow(&w) : do_status(&w);
 		if (rv != 0 && (got_int || got_hard))
 			rv = got_hard ? sig_stop_code() : 130;
 		tp_free(&w.tp);

@@ -229,10 +229,12 @@ exec_shell(struct shell *sh, const char *prog, int in[2], int rep[2],
 	(void)parent;
 #endif
 	if (sh->out_fd > 2) {
-		/* -j N: tasks' output on a pipe of its own */
+		/* the pump's pipes, or -j N: tasks' output on a pipe */
 		dup2(sh->out_fd, 1);
-		dup2(sh->out_fd, 2);
+		dup2(sh->err_fd > 2 ? sh->err_fd : sh->out_fd, 2);
 		close(sh->out_fd);
+		if (sh->err_fd > 2)
+			close(sh->err_fd);
 	}
 	dup2(in[0], 0);
 	if (rep[1] != SHELL_REPORT_FD) {
@@ -255,11 +257,12 @@ shell_start(struct shell *sh, char *err, size_t errlen)
 	int		 in[2], rep[2];
 	struct buf	 b = BUF_INIT;
 	volatile sig_atomic_t *stop = sh->stop;
-	int		 out_fd = sh->out_fd;
+	int		 out_fd = sh->out_fd, err_fd = sh->err_fd;
 	pid_t		 self = getpid();
 
 	memset(sh, 0, sizeof(*sh));
 	sh->out_fd = out_fd;
+	sh->err_fd = err_fd;
 	sh->stop = stop;
 	sh->in = sh->rep = sh->wfd = -1;
 	if (prog == NULL || *prog == '\0')

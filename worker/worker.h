@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "logsend.h"
+#include "pump.h"
 #include "shell.h"
 #include "transport.h"
 
@@ -36,6 +38,12 @@ struct opts {
 	char		*command;		/* --add COMMAND */
 	const char	*install;		/* --install-master HOST[:DIR] */
 	long		 reset_k;
+	/* tasks' output on the master (logsend.h, logview.c) */
+	int		 nologs;		/* --no-logs */
+	long long	 logcap;		/* --log-cap */
+	int		 log, follow, all;	/* --log, --follow, --all */
+	long		 attempt;		/* --attempt K; 0: the last */
+	size_t		 log_line;		/* LINE of --log, --follow */
 };
 
 struct worker {
@@ -54,6 +62,8 @@ struct worker {
 	char		 where[1024];
 	int		 retry_for;	/* seconds to retry before first reached */
 	int		 retry_always;	/* and after (queue commands) */
+	struct pump	 pump;		/* carries the shell's output */
+	struct logsend	 ls;		/* and to the master */
 };
 
 /*
@@ -65,6 +75,9 @@ int	 do_edit(struct worker *);
 int	 do_lock(struct worker *);
 int	 do_reset(struct worker *);
 int	 do_status(struct worker *);
+/* logview.c: --log and --follow; rtq's exit status (--follow: the task's) */
+int	 do_log(struct worker *);
+int	 do_follow(struct worker *);
 /*
  * --install-master target, with the rtq-claim beside self.  Returns 0, 1
  * (said), or 2 when target is not HOST or HOST:DIR (not said: a usage
