@@ -659,8 +659,16 @@ cmd_status(const char *path, int json, int color)
 		tfio_close(&t);
 		return fail(TFIO_EDATA, err);
 	}
-	r = status_format(&f, t.live, t.path, (time_t)now, flags, &out, err,
-	    sizeof(err));
+	{
+		struct logs l;
+
+		if (logs_open(&l, path, 0, err, sizeof(err)) == 0)
+			status_set_logs(&l);
+		r = status_format(&f, t.live, t.path, (time_t)now, flags, &out,
+		    err, sizeof(err));
+		status_set_logs(NULL);
+		logs_close(&l);
+	}
 	if (r == 0) {
 		reply_kind(PROTO_OK);
 		fwrite(out.s, 1, out.len, stdout);
