@@ -982,6 +982,31 @@ check_opts(const struct opts *o)
 }
 
 /*
+ * "rtq ~/tasks.sh -m host": the local shell turned ~ into this machine's
+ * home, which need not be the master user's.  A path under our $HOME is
+ * taken as the same path under the home on the master, and that is said.
+ */
+static void
+home_on_master(const char *host, char **file)
+{
+	const char	*home = getenv("HOME");
+	size_t		 n;
+	char		*f;
+
+	if (home == NULL || (n = strlen(home)) < 2 || home[n - 1] == '/' ||
+	    strncmp(*file, home, n) != 0 || (*file)[n] != '/')
+		return;
+	if ((f = malloc(strlen(*file) - n + 2)) == NULL)
+		return;
+	f[0] = '~';
+	strcpy(f + 1, *file + n);
+	say("taking %s as %s on %s (the home directory there; write "
+	    "%s:%s to name a path as it is)", *file, f, host, host, f);
+	free(*file);
+	*file = f;
+}
+
+/*
  * The task file: target, else TASK_FILE; on the host it names, else on
  * -m's or MASTER_SERVER's; a local one made absolute.  Returns 0 with
  * *host (NULL: local) and *file allocated, or 2 (said).
@@ -999,6 +1024,8 @@ task_file(const struct opts *o, const char *target, char **host,
 	paths_split_target(target, host, file);
 	if (*host == NULL && o->master != NULL)
 		*host = strdup(o->master);
+	if (*host != NULL && *file != NULL)
+		home_on_master(*host, file);
 	if (*host == NULL) {
 		char *abs = paths_local(*file);
 

@@ -116,4 +116,10 @@ grep -qx not-kept "$T/nl.out" || die "--no-logs: the output was not printed"
 [ -e "$G.logs" ] && die "--no-logs kept a log: $(ls "$G.logs")"
 "$RTQ" --log "$G" 2 2>"$T/e" && die "--log of a --no-logs task succeeded"
 grep -q "no output of line 2" "$T/e" || die "--log without a log: $(cat "$T/e")"
+
+say "rtq ~/x.sh -m HOST: a path under the local home is taken as under the home there"
+mkdir -p "$T/lh"
+HOME=$T/lh "$RTQ" --status -m "$H" "$T/lh/nosuch-$$.sh" >/dev/null 2>"$T/e" && die "--status of a missing file succeeded"
+grep -qF "taking $T/lh/nosuch-$$.sh as ~/nosuch-$$.sh on $H" "$T/e" || die "the home was not taken as the master's: $(cat "$T/e")"
+grep -qF "$HOME_ORIG/nosuch-$$.sh: no such task file" "$T/e" || die "the master did not look in its home: $(cat "$T/e")"
 echo PASS
