@@ -31,8 +31,7 @@ const struct proto_opdef proto_ops[PROTO_NOPS] = {
 	    "WORKER" },
 	[PROTO_SERVE] = { "serve", 0, 1, PROTO_F_STDIN, "[HOLD_MS]" },
 	[PROTO_VERSION_OP] = { "version", 0, 0, PROTO_F_NOFILE, "" },
-	[PROTO_LOG] = { "log", 6, 7, PROTO_F_SERVE | PROTO_F_STDIN |
-	    PROTO_F_BODY, "WORKER LINE log|err CAP OFFSET SIZE [end] < BYTES" },
+	[PROTO_LOG] = { "log", 6, 7, PROTO_F_SERVE | PROTO_F_BODY, "WORKER LINE log|err CAP OFFSET SIZE [end] < BYTES" },
 	[PROTO_LOGS] = { "logs", 1, 1, PROTO_F_SERVE, "LINE" },
 	[PROTO_LOGREAD] = { "logread", 5, 5, PROTO_F_SERVE,
 	    "LINE WORKER log|err OFFSET MAX" },
