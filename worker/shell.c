@@ -576,6 +576,7 @@ shell_task_start(struct shell *sh, const char *text, size_t env,
 	if (env != SHELL_ENV_NOW && prelude != NULL &&
 	    shell_has_snap(sh, env, prelude))
 		snprintf(path, sizeof(path), "%s/snap.%zu", sh->dir, env);
+	sh->prelude = -1;
 	buf_adds(&b, "__rtq_t=");
 	shquote(&b, text);
 	buf_adds(&b, "; __rtq_s=");
@@ -623,18 +624,20 @@ int
 shell_task_wait(struct shell *sh, int fd, int hupfd, int timeout_ms)
 {
 	const char	*nl;
-	int		 r, st, prelude = -1;
+	int		 r, st;
 
 	for (;;) {
 		while (sh->rbuf.len > 0 && (nl = memchr(sh->rbuf.s, '\n',
 		    sh->rbuf.len)) != NULL) {
+			/* kept in sh: a wait that times out comes back */
 			if (sscanf(sh->rbuf.s, "prelude %d", &st) == 1)
-				prelude = st;
+				sh->prelude = st;
 			else if (sscanf(sh->rbuf.s, "exit %d", &st) == 1) {
 				consume(sh, (size_t)(nl - sh->rbuf.s) + 1);
 				sh->task = 0;
 				tell_watcher(sh, WATCH_IDLE);
-				return prelude >= 0 ? 256 + prelude : st;
+				return sh->prelude >= 0 ? 256 + sh->prelude :
+				    st;
 			}
 			consume(sh, (size_t)(nl - sh->rbuf.s) + 1);
 		}

@@ -50,6 +50,7 @@ struct shell {
 	char		 cwd[4096];	/* shell's directory after last init */
 	char		 cwd0[4096];	/* its directory at shell_mark_start */
 	pid_t		 task;		/* running task's process group */
+	int		 prelude;	/* its prelude's failure, or -1 */
 	pid_t		 watch;		/* the watcher process */
 	int		 wfd;		/* to the watcher: process groups */
 	int		 out_fd;	/* > 2: the shell's stdout and stderr */
