@@ -884,7 +884,8 @@ cmd_logs(const char *path, size_t line)
 		    &it, err, sizeof(err)) == -1)
 			continue;
 		if (line == i + 1 && it.kind != TF_PENDING && it.kind !=
-		    TF_RUNNING && it.kind != TF_DONE && it.kind != TF_FAILED) {
+		    TF_RUNNING && it.kind != TF_DONE && it.kind != TF_FAILED &&
+		    it.kind != TF_GIVENUP) {
 			snprintf(err, sizeof(err), "%s: line %zu is not a task",
 			    t.path, line);
 			r = fail(PROTO_EDATA, err);
