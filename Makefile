@@ -61,7 +61,7 @@ COMMON	 = buf taskfile patch claim proto shquote edit plan
 IO	 = fdio asan
 HELPER	 = rtq-claim tfio live status clock
 WORKER	 = rtq client sig paths admin slots shell transport view plan timeline
-UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit test_buf test_proto
+UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit test_buf test_proto test_plan
 
 S_COMMON = $(COMMON:%=$(O)/static/common/%.o) $(IO:%=$(O)/static/common/io/%.o)
 S_HELPER = $(HELPER:%=$(O)/static/master-helper/%.o)
