@@ -97,6 +97,14 @@ holds(const struct plan_line *h, const struct plan_line *l,
 	return 0;
 }
 
+int
+plan_depends(const struct plan_line *h, const struct plan_line *l)
+{
+	const struct plan_group *via;
+
+	return !h->bad && !l->bad && holds(h, l, &via);
+}
+
 /* Whether a task pinned to a may share a worker with init line b. */
 static int
 pins_meet(const struct plan_line *a, const struct plan_line *b)

@@ -65,7 +65,13 @@ int	plan_make(const struct tf_file *f, struct plan *, char *err,
 	    size_t errlen);
 void	plan_free(struct plan *);
 
-/* Whether line (0-based) is a task that has not ended ok and may. */
+/* Whether l is a task that has not ended ok. */
 int	plan_task_open(const struct plan_line *);
+
+/*
+ * Whether task h, an earlier line, is one that l depends on (waits for
+ * until it is ok), whatever either's state: the rule above.
+ */
+int	plan_depends(const struct plan_line *h, const struct plan_line *l);
 
 #endif
