@@ -165,7 +165,7 @@ bench: all
 demo: all
 	@bash tests/demo.sh $(O)
 
-install: all
+install: all install-completion
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
@@ -175,5 +175,12 @@ install: all
 clean:
 	rm -rf build build-san $(O)
 
+# bash completion, where bash-completion looks for it
+install-completion:
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 completion/rtq.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rtq
+
+.PHONY: install-completion
 .PHONY: all check check-unit lint-man deps unit-bins bench demo fuzz install \
     clean
