@@ -206,6 +206,8 @@ text_plan(struct buf *b, const struct tf_file *f, const struct plan *pl,
 		} else
 			buf_add(b, f->buf + f->off[i], tf_rstrip(f->buf +
 			    f->off[i], tf_linelen(f, i)));
+		while (b->s != NULL && b->len > 0 && b->s[b->len - 1] == ' ')
+			b->len--;
 		buf_addc(b, '\n');
 		buf_reset(&d);
 		if (!l->bad)

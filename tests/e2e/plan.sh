@@ -39,7 +39,7 @@ DIR/demo.sh: 16 lines, 11 tasks (6 ready, 5 waiting, 0 blocked), 3 init lines, 0
                            after init line 1
     4  task      ready     cd resnet101; train_model #@2
                            pinned to worker 2; after init line 1
-    5  blank               
+    5  blank
     6  init                cd ../mbnet_family #!
     7  task      ready     cd mbnetv1; train_model
                            after init lines 1, 6
@@ -47,7 +47,7 @@ DIR/demo.sh: 16 lines, 11 tasks (6 ready, 5 waiting, 0 blocked), 3 init lines, 0
                            after init lines 1, 6
     9  task      ready     cd mbnetv3; train_model
                            after init lines 1, 6
-   10  blank               
+   10  blank
    11  init                cd ../resnet_family #!
    12  task      waiting   cd resnet34; deploy_model #:mygroup1
                            group mygroup1 (#: in order); waits for line 2 (ready, #:mygroup1); after init lines 1, 6, 11
