@@ -799,7 +799,8 @@ do_timeline(struct worker *w)
 		rv = 1;
 		goto out;
 	}
-	qsort(t.r, t.nr, sizeof(*t.r), cmp_row);
+	if (t.nr > 0)
+		qsort(t.r, t.nr, sizeof(*t.r), cmp_row);
 	tty = o == NULL && isatty(STDOUT_FILENO);
 	if (tty)
 		text(&out, &t, w->where, term_cols(), (e = getenv("NO_COLOR"))
@@ -815,8 +816,8 @@ do_timeline(struct worker *w)
 		say("cannot write %s: %s", o, strerror(errno));
 		rv = 1;
 	}
-	tl_free(&t);
 out:
+	tl_free(&t);
 	tf_free(&f);
 	buf_free(&file);
 	buf_free(&out);
