@@ -57,12 +57,13 @@ endif
 
 HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
-COMMON	 = buf taskfile patch claim proto shquote edit
+COMMON	 = buf taskfile patch claim proto shquote edit plan
 IO	 = fdio asan
 HELPER	 = rtq-claim tfio live status clock logs
 WORKER	 = rtq client sig paths admin slots shell transport pump logsend \
-	   logview
-UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit test_buf test_proto
+	   logview view plan timeline
+UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit test_buf test_proto \
+	   test_plan
 
 S_COMMON = $(COMMON:%=$(O)/static/common/%.o) $(IO:%=$(O)/static/common/io/%.o)
 S_HELPER = $(HELPER:%=$(O)/static/master-helper/%.o)
@@ -166,7 +167,7 @@ bench: all
 demo: all
 	@bash tests/demo.sh $(O)
 
-install: all
+install: all install-completion
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
@@ -176,5 +177,12 @@ install: all
 clean:
 	rm -rf build build-san $(O)
 
+# bash completion, where bash-completion looks for it
+install-completion:
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 completion/rtq.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rtq
+
+.PHONY: install-completion
 .PHONY: all check check-unit lint-man deps unit-bins bench demo fuzz install \
     clean

@@ -32,6 +32,7 @@ want util-linux prlimit setpriv flock setsid	# full disk, dropping root, locks, 
 want e2fsprogs chattr		# claim-badinput: an immutable directory
 want procps pgrep pkill ps
 want coreutils timeout stat
+want libxml2-utils xmllint	# timeline: the SVG is well-formed XML
 [ ${#need[@]} -eq 0 ] && exit 0
 
 line="apt-get install -y ${need[*]}"

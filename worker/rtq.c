@@ -36,6 +36,7 @@
 #include "sig.h"
 #include "taskfile.h"
 #include "transport.h"
+#include "view.h"
 #include "version.h"
 #include "worker.h"
 
@@ -77,13 +78,16 @@ static const struct option longopts[] = {
 	{ "master", required_argument, NULL, 'm' },
 	{ "name", required_argument, NULL, 'n' },
 	{ "no-logs", no_argument, NULL, 'N' },
+	{ "output", required_argument, NULL, 'o' },
 	{ "pause", no_argument, NULL, 'p' },
+	{ "plan", no_argument, NULL, 'G' },
 	{ "poll", required_argument, NULL, 'P' },
 	{ "reset", no_argument, NULL, 'R' },
 	{ "resume", no_argument, NULL, 'u' },
 	{ "retries", required_argument, NULL, 'r' },
 	{ "slots", required_argument, NULL, 'j' },
 	{ "status", no_argument, NULL, 'S' },
+	{ "timeline", no_argument, NULL, 'Y' },
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "wait", no_argument, NULL, 'w' },
@@ -132,7 +136,12 @@ static const char usage_text[] =
 "                        every task is done, else 3 (--timeout: 124)\n"
 "      --kill LINE...    cancel pending tasks, stop running ones (#killed)\n"
 "      --pause, --resume workers start nothing new / go on\n"
-"      --json            with --status: one JSON document\n"
+"      --plan            print every line, its state and what it waits for,\n"
+"                        then malformed tags (exit 1 when there are any)\n"
+"      --timeline        a Gantt chart of the attempts: an SVG with -o, else\n"
+"                        text on a terminal\n"
+"  -o, --output FILE     with --timeline: write the SVG to FILE (- : stdout)\n"
+"      --json            with --status or --plan: one JSON document\n"
 "      --watch [SECONDS] with --status: redraw every SECONDS (2)\n"
 "      --log FILE LINE   print the output of the task on LINE (its last\n"
 "                        attempt; --attempt K the K-th, --all every one)\n"
@@ -860,7 +869,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 	o->slots = 1;
 	o->logcap = LOGSEND_CAP;
 	o->retries = 1;
-	while ((c = getopt_long(argc, argv, "hi:j:m:n:x", longopts, NULL))
+	while ((c = getopt_long(argc, argv, "hi:j:m:n:o:x", longopts, NULL))
 	    != -1) {
 		switch (c) {
 		case 'D':
@@ -943,6 +952,15 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			    o->poll > 86400)
 				return usage("--poll: expected seconds, from "
 				    "0.01 to 86400");
+			break;
+		case 'G':
+			o->plan = 1;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'Y':
+			o->timeline = 1;
 			break;
 		case 'R':
 			o->reset = 1;
@@ -1127,13 +1145,18 @@ check_opts(const struct opts *o)
 {
 	if (o->failed && !o->reset)
 		return usage("--failed goes with --reset");
-	if ((o->json || o->watch > 0) && !o->status)
-		return usage("--json and --watch go with --status");
+	if (o->json && !o->status && !o->plan)
+		return usage("--json goes with --status or --plan");
+	if (o->watch > 0 && !o->status)
+		return usage("--watch goes with --status");
+	if (o->output != NULL && !o->timeline)
+		return usage("-o goes with --timeline");
 	if (o->lock + o->reset + o->status + o->add + o->edit + o->wait +
-	    o->kill + o->pause + o->resume + o->log + o->follow > 1)
+	    o->kill + o->pause + o->resume + o->log + o->follow + o->plan +
+	    o->timeline > 1)
 		return usage("--add, --edit, --follow, --kill, --lock, --log, "
-		    "--pause, --reset, --resume, --status and --wait do not go "
-		    "together");
+		    "--pause, --plan, --reset, --resume, --status, --timeline and "
+		    "--wait do not go together");
 	if (o->xdone && o->idle_exit)
 		return usage("-x and --exit-when-idle do not go together: "
 		    "choose one (see rtq(1))");
@@ -1240,7 +1263,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	admin = o.add || o.edit || o.lock || o.reset || o.status || o.wait ||
-	    o.kill || o.pause || o.resume || o.log || o.follow;
+	    o.kill || o.pause || o.resume || o.log || o.follow || o.plan ||
+	    o.timeline;
 	/* one key for the process and its -j slots: "another machine" */
 	machine = machine_key();
 	if (o.slots > 1 && !admin) {
@@ -1279,7 +1303,8 @@ main(int argc, char *argv[])
 		/* a signal ends a queue command's wait, for the lock say */
 		w.tp.intr_fd = sig_fd();
 		w.tp.intr = stop_asked;
-		rv = o.add ? do_add(&w) : o.edit ? do_edit(&w) : o.lock ?
+		rv = o.plan ? do_plan(&w) : o.timeline ? do_timeline(&w) :
+		    o.add ? do_add(&w) : o.edit ? do_edit(&w) : o.lock ?
 		    do_lock(&w) : o.reset ? do_reset(&w) : o.wait ?
 		    do_wait(&w) : o.kill ? do_kill(&w) : o.pause ?
 		    do_pause(&w, 1) : o.resume ? do_pause(&w, 0) : o.log ?

@@ -49,6 +49,8 @@ struct opts {
 	int		 idle_exit;	/* --exit-when-idle */
 	int		 wait, kill, pause, resume;
 	struct proto_req *killq;	/* --kill: the lines */
+	int		 plan, timeline;	/* --plan, --timeline */
+	const char	*output;		/* --timeline -o FILE */
 };
 
 /*
