@@ -3,7 +3,9 @@
 rtq-claim on a task file of N lines, as one process per request and as
 requests over one serve session; and rtq-claim's peak memory.
 
-usage: claimcost.py RTQ_CLAIM FILE ROUNDS   (prints one line of figures)
+usage: claimcost.py RTQ_CLAIM FILE ROUNDS [serve]
+prints "ONESHOT_MS SERVE_MS PEAK_RSS_KIB FILE_SIZE"; with "serve", only
+"SERVE_MS PEAK_RSS_KIB FILE_SIZE" (one process per request is not timed)
 The environment (RTQ_NOSYNC) is passed on to rtq-claim."""
 import os
 import statistics
@@ -12,6 +14,7 @@ import sys
 import time
 
 claim, path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+serve_only = sys.argv[4:] == ["serve"]
 
 
 def parse(out):
@@ -23,20 +26,23 @@ def parse(out):
 
 
 subprocess.run([claim, "reset", path], check=True, stdout=subprocess.DEVNULL)
-subprocess.run([claim, "register", path, "0", "bench"], check=True,
-               stdout=subprocess.DEVNULL)
+# a new id each run: a reset keeps the lease of the last run's worker
+reg = subprocess.run([claim, "register", path, "-", "bench"], check=True,
+                     stdout=subprocess.PIPE, text=True).stdout.split()
+assert reg[:2] == ["RTQ1", "id"], reg
+wid = reg[2]
 # one process per request
 times = []
 prev = []
 pos = "0"
-for _ in range(rounds):
+for _ in range(0 if serve_only else rounds):
     t0 = time.perf_counter()
-    out = subprocess.run([claim, "next", path, "0", pos] + prev, check=True,
+    out = subprocess.run([claim, "next", path, wid, pos] + prev, check=True,
                          stdout=subprocess.PIPE, text=True).stdout
     times.append(time.perf_counter() - t0)
     pos, line, text = parse(out)
     prev = ["task", line, "0", text]
-oneshot = statistics.median(times)
+oneshot = statistics.median(times) if times else 0
 
 # one serve session
 p = subprocess.Popen([claim, "serve", path], stdin=subprocess.PIPE,
@@ -46,7 +52,7 @@ p.stdin.flush()
 assert p.stdout.readline().startswith("RTQ1 ok")
 times = []
 for _ in range(rounds):
-    req = "next 0 %s %s\n" % (pos, " ".join(prev))
+    req = " ".join(["next", wid, pos] + prev) + "\n"
     t0 = time.perf_counter()
     p.stdin.write(req)
     p.stdin.flush()
@@ -58,6 +64,10 @@ with open("/proc/%d/status" % p.pid) as st:
     rss = [int(l.split()[1]) for l in st if l.startswith("VmHWM")][0]
 p.stdin.close()
 p.wait()
+subprocess.run([claim, "bye", path, wid], stdout=subprocess.DEVNULL)
 serve = statistics.median(times)
 size = os.path.getsize(path)
-print("%.3f %.3f %d %d" % (oneshot * 1e3, serve * 1e3, rss, size))
+if serve_only:
+    print("%.3f %d %d" % (serve * 1e3, rss, size))
+else:
+    print("%.3f %.3f %d %d" % (oneshot * 1e3, serve * 1e3, rss, size))
