@@ -12,6 +12,7 @@
 # usage: tests/bench.sh [BUILD_DIR]     (make bench O=BUILD_DIR)
 #   BENCH_QUICK=1     small sizes, a smoke run of about a minute
 #   BENCH_BATCH=K     the K of `rtq --batch K` in the drain row (32)
+#   BENCH_ONLY=LIST   only these of claim,tasks,latency,drain,memory
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/${1:-build}/bin
@@ -34,10 +35,15 @@ fi
 
 say() { printf 'bench: [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 calc() { awk "BEGIN { printf \"%.6f\", ($1) }" </dev/null; }
-median() {
-	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit
-	    if (NR % 2) print a[(NR + 1) / 2]
-	    else printf "%.6f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+median() {	# of the numbers on standard input; with -r: "MEDIAN MIN MAX"
+	sort -g | awk -v r="${1:-}" '{ a[NR] = $1 } END { if (NR == 0) exit
+	    if (NR % 2) m = a[(NR + 1) / 2]
+	    else m = (a[NR / 2] + a[NR / 2 + 1]) / 2
+	    if (r == "-r") printf "%.6f %.6f %.6f\n", m, a[1], a[NR]
+	    else printf "%.6f\n", m }'
+}
+want() {	# SECTION: measured (BENCH_ONLY, a comma-separated list, unset: all)
+	[ -z "${BENCH_ONLY:-}" ] || [[ ,$BENCH_ONLY, == *,$1,* ]]
 }
 human() {	# N: 1000 -> 1k
 	case $1 in
@@ -157,7 +163,7 @@ echo
 cols=light
 [ -n "${LOGIN_HOST[heavy]:-}" ] && cols="light heavy"
 
-for n in $sizes; do
+if want claim; then for n in $sizes; do
 	say "one claim, $(human "$n") lines"
 	f=$(awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++)
 	    printf "echo task %d; true\n", i }' </dev/null | mkq light "claim$n.sh")
@@ -178,7 +184,7 @@ f=$(awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++)
 R[limns.$n]=$(RTQ_NOSYNC=1 $py "$top/tests/bench/writelimit.py" "$f" $rounds)
 read -r R[claimns.$n] _ < <(RTQ_NOSYNC=1 $py "$top/tests/bench/claimcost.py" \
     "$bin/rtq-claim" "$f" $rounds serve)
-rm -f "$f" "$f.lock"
+rm -f "$f" "$f.lock"; fi
 
 # --- trivial tasks: rtq, an ssh round trip, GNU parallel -M -----------------
 export RTQ_SSH="ssh -F $LOGIN_CFG"
@@ -212,7 +218,7 @@ run_parallel() {	# COL SLOTS: seconds for $ntask trivial tasks
 	    -M -j "$j" <"$B/p.sh" >/dev/null 2>>"$B/err" || return 1
 	calc "$EPOCHREALTIME - $t0"
 }
-for col in $cols; do
+if want tasks; then for col in $cols; do
 	say "$ntask trivial tasks, $col login"
 	R[t0.$col]=$(run_rtq "$col" 0 1)
 	R[t1.$col]=$(run_rtq "$col" "$ntask" 1)
@@ -224,7 +230,7 @@ for col in $cols; do
 		R[par4.$col]=nopar
 	fi
 done
-mux_exit
+mux_exit; fi
 
 # --- latencies ----------------------------------------------------------------
 append_latency() {	# COL: median ms from an append to the task's start
@@ -243,7 +249,7 @@ append_latency() {	# COL: median ms from an append to the task's start
 		sleep "0.$((300 + RANDOM % 300))"
 	done >"$B/append.$col"
 	stop INT "$last"
-	median <"$B/append.$col"
+	median -r <"$B/append.$col"
 }
 exit_latency() {	# COL: median ms from the last task's end to the last -x exit
 	local col=$1 f i m a b wd who left t
@@ -261,9 +267,14 @@ exit_latency() {	# COL: median ms from the last task's end to the last -x exit
 		sleep 120 &
 		wd=$!
 		PIDS+=("$wd")
-		for left in 2 1; do	# until both are gone, or 120 s
-			wait -n -p who "$a" "$b" "$wd"
+		left=("$a" "$b")
+		while [ ${#left[@]} -gt 0 ]; do	# until both are gone, or 120 s
+			who=
+			wait -n -p who "${left[@]}" "$wd"
 			[ "$who" = "$wd" ] && break
+			for a in "${!left[@]}"; do
+				[ "${left[$a]}" = "$who" ] && unset "left[$a]"
+			done
 		done
 		t=$EPOCHREALTIME
 		[ "$who" = "$wd" ] && { say "-x workers still there after 120 s"; return 1; }
@@ -273,13 +284,13 @@ exit_latency() {	# COL: median ms from the last task's end to the last -x exit
 		calc "($t - $(cat "$m")) * 1000"
 		echo
 	done >"$B/exit.$col"
-	median <"$B/exit.$col"
+	median -r <"$B/exit.$col"
 }
-for col in $cols; do
+if want latency; then for col in $cols; do
 	say "append-to-start and -x exit latency, $col login"
 	R[append.$col]=$(append_latency "$col")
 	R[exit.$col]=$(exit_latency "$col")
-done
+done; fi
 
 # --- a long queue drained by 8 slots ------------------------------------------
 has_batch=0
@@ -298,7 +309,7 @@ drain() {	# COL [RTQ OPTIONS]: tasks a second over $drain_s s
 	rm -f "$f" "$f.lock"
 	calc "($n1 - $n0) / ($t1 - $t0)"
 }
-for col in $cols; do
+if want drain; then for col in $cols; do
 	say "$(human $drain_n)-line queue, 8 slots, ${drain_s} s, $col login"
 	R[drain.$col]=$(drain "$col")
 	if [ $has_batch = 1 ]; then
@@ -306,7 +317,7 @@ for col in $cols; do
 	else
 		R[drainb.$col]=nobatch
 	fi
-done
+done; fi
 
 # --- master memory per worker ---------------------------------------------------
 # pss_rss PID...: summed PSS and RSS in KiB, and how many were read
@@ -322,34 +333,38 @@ claims() {	# the number of rtq-claim processes under the sshd
 	ps -o comm= -p "$t" 2>/dev/null | grep -c '^rtq-claim'
 }
 hasclaims() { [ "$(claims)" -ge "$1" ]; }
-memory() {	# N: KiB per worker on the master: "PSS RSS processes"
-	local n=$1 f i bp br bn p r c pids=()
-	f=$(mkq light "mem$n.sh" </dev/null)
+# memory N...: start idle workers until there are N (for each N, ascending),
+# and set R[mem.N] to the master's KiB per worker: "PSS RSS processes"
+memory() {
+	local n f i=0 bp br bn p r c pids=()
+	f=$(mkq light mem.sh </dev/null)
 	mux_exit
 	sleep 0.5
 	read -r bp br bn < <(pss_rss $(login_tree))
-	for ((i = 0; i < n; i++)); do
-		rtq_bg "${LOGIN_HOST[light]}:$f"
-		pids+=("$last")
-		# a few logins at a time: sshd's MaxStartups drops some beyond 10
-		if (((i + 1) % 8 == 0)); then
-			waitfor 60 hasline "$f" $((i + 1)) || break
-		fi
-	done
-	if waitfor 120 hasline "$f" "$n" && waitfor 60 hasclaims "$n"; then
-		sleep 2			# all registered, all waiting
+	for n; do
+		say "master memory, $n idle workers"
+		for (( ; i < n; i++)); do
+			rtq_bg "${LOGIN_HOST[light]}:$f"
+			pids+=("$last")
+			# a few logins at a time: sshd's MaxStartups drops
+			# some beyond 10
+			if (((i + 1) % 8 == 0)); then
+				waitfor 60 hasline "$f" $((i + 1)) || break 2
+			fi
+		done
+		waitfor 120 hasline "$f" "$n" && waitfor 60 hasclaims "$n" ||
+			break
+		say "$n workers registered and waiting"
+		sleep 2
 		read -r p r c < <(pss_rss $(login_tree))
-		calc "($p - $bp) / $n"; printf ' '
-		calc "($r - $br) / $n"; printf ' '
-		calc "($c - $bn) / $n"; echo
-	fi
+		R[mem.$n]="$(calc "($p - $bp) / $n") $(calc "($r - $br) / $n")"
+		R[mem.$n]+=" $(calc "($c - $bn) / $n")"
+	done
 	stop INT "${pids[@]}"
+	say "${#pids[@]} workers stopped"
 	mux_exit
 }
-for n in $mem_counts; do
-	say "master memory, $n idle workers"
-	R[mem.$n]=$(memory "$n")
-done
+want memory && memory $mem_counts
 
 # --- the table ----------------------------------------------------------------
 # Each cells_* function prints the four cells of one column (rtq, reference,
@@ -388,10 +403,12 @@ cells_t4() {	# COL
 		printf '%s\n' "$a" "$b" - ''
 	fi
 }
-cells_ms() {	# COL KEY TARGET_MS
-	local v=${R[$2.$1]:-}
-	ok "$v" || { printf '%s\n' FAILED - - ''; return; }
-	printf '%s\n' "$(f "$v" %.0fms)" - - "$(mark "$v" '<=' "$3")"
+cells_ms() {	# COL KEY TARGET_MS: R[KEY.COL] is "MEDIAN MIN MAX"
+	local v lo hi
+	read -r v lo hi <<<"${R[$2.$1]:-}"
+	ok "${v:-}" || { printf '%s\n' FAILED - - ''; return; }
+	printf '%s\n' "$(f "$v" %.0fms)" "$(printf 'range %.0f-%.0fms' "$lo" "$hi")" \
+	    - "$(mark "$v" '<=' "$3")"
 }
 cells_drain() {	# COL KEY [TARGET]
 	local v=${R[$2.$1]:-} m=
@@ -440,22 +457,22 @@ memrow() {	# N TARGET
 	printf "$W" "" "light login: rtq" reference ratio "" \
 	    "heavy login: rtq" reference ratio "" target
 	printf "$W" "" "" "" "" "" "" "" "" "" "" | tr ' |' '-+'
-	emit "$ntask tasks, 1 worker, -x" - cells_t1
-	emit "$ntask tasks, 4 workers (-j4), -x" ">=5x" cells_t4
-	for n in $sizes; do
+	want tasks && emit "$ntask tasks, 1 worker, -x" - cells_t1
+	want tasks && emit "$ntask tasks, 4 workers (-j4), -x" ">=5x" cells_t4
+	want claim && for n in $sizes; do
 		t='<=1.3x'
 		[ "$n" -lt 100000 ] && t='<=2x'
 		claimrow "one claim, $(human "$n") lines ($((${R[size.$n]:-0} / 1024))K)" \
 		    "$t" "${R[claim.$n]:-}" "${R[lim.$n]:-}"
 	done
-	claimrow "one claim, $(human "$last_n") lines, no fsync" - \
+	want claim && claimrow "one claim, $(human "$last_n") lines, no fsync" - \
 	    "${R[claimns.$last_n]:-}" "${R[limns.$last_n]:-}"
-	emit "append-to-start, idle (median $lat_n)" "<=100ms" cells_ms append 100
-	emit "-x exit after last task (median $lat_n)" "<=100ms" cells_ms exit 100
-	emit "$(human $drain_n) lines, 8 slots, ${drain_s}s" - cells_drain drain
-	emit "$(human $drain_n) lines, 8 slots, --batch $batch_k" ">=500/s" \
+	want latency && emit "append-to-start, idle (median $lat_n)" "<=100ms" cells_ms append 100
+	want latency && emit "-x exit after last task (median $lat_n)" "<=100ms" cells_ms exit 100
+	want drain && emit "$(human $drain_n) lines, 8 slots, ${drain_s}s" - cells_drain drain
+	want drain && emit "$(human $drain_n) lines, 8 slots, --batch $batch_k" ">=500/s" \
 	    cells_drain drainb 500
-	for n in $mem_counts; do
+	want memory && for n in $mem_counts; do
 		t=-
 		[ "$n" = 256 ] && t="<=8MB"
 		memrow "$n" "$t"
