@@ -154,8 +154,7 @@ echo "rtq bench, $(date -u +%FT%TZ), $(nproc) cores, $(uname -sr)," \
     "$("$bin/rtq" --version 2>&1 | head -1)"
 [ "$quick" = 1 ] && echo "BENCH_QUICK=1: smaller sizes than the targets are set for"
 
-# --- claim cost against the file-write limit (local, no ssh) ----------------
-# On the master's disk: the light user's directory, where its queues live.
+# --- the master --------------------------------------------------------------
 logins_start "$B/login" "$bin/rtq-claim" || { say "no master to log in to"; exit 1; }
 echo "light login: ${LOGIN_WHAT[light]}"
 echo "heavy login: ${LOGIN_WHAT[heavy]:-none (needs root to create a user)}"
@@ -163,6 +162,14 @@ echo
 cols=light
 [ -n "${LOGIN_HOST[heavy]:-}" ] && cols="light heavy"
 
+# --- claim cost against the file-write limit (local, no ssh) ----------------
+# On the master's disk: the light user's directory, where its queues live.
+
+wl=$B/writelimit
+if want claim && ! ${CC:-cc} -O2 -o "$wl" "$top/tests/bench/writelimit.c"; then
+	say "cannot build tests/bench/writelimit.c"
+	wl=/nonexistent
+fi
 if want claim; then for n in $sizes; do
 	say "one claim, $(human "$n") lines"
 	f=$(awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++)
@@ -170,9 +177,8 @@ if want claim; then for n in $sizes; do
 	rounds=41
 	[ "$n" -ge 100000 ] && rounds=21
 	[ "$n" -ge 1000000 ] && rounds=11
-	R[lim.$n]=$($py "$top/tests/bench/writelimit.py" "$f" $rounds)
-	read -r R[claim.$n] _ < <($py "$top/tests/bench/claimcost.py" \
-	    "$bin/rtq-claim" "$f" $rounds serve)
+	read -r R[claim.$n] R[lim.$n] _ < <($py \
+	    "$top/tests/bench/claimcost.py" "$bin/rtq-claim" "$f" $rounds "$wl")
 	R[size.$n]=$(stat -c %s "$f")
 	last_n=$n
 	rm -f "$f" "$f.lock"
@@ -181,9 +187,8 @@ n=$last_n
 say "one claim, $(human "$n") lines, without fsync"
 f=$(awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++)
     printf "echo task %d; true\n", i }' </dev/null | mkq light "claimns.sh")
-R[limns.$n]=$(RTQ_NOSYNC=1 $py "$top/tests/bench/writelimit.py" "$f" $rounds)
-read -r R[claimns.$n] _ < <(RTQ_NOSYNC=1 $py "$top/tests/bench/claimcost.py" \
-    "$bin/rtq-claim" "$f" $rounds serve)
+read -r R[claimns.$n] R[limns.$n] _ < <(RTQ_NOSYNC=1 $py \
+    "$top/tests/bench/claimcost.py" "$bin/rtq-claim" "$f" $rounds "$wl")
 rm -f "$f" "$f.lock"; fi
 
 # --- trivial tasks: rtq, an ssh round trip, GNU parallel -M -----------------

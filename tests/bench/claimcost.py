@@ -3,18 +3,23 @@
 rtq-claim on a task file of N lines, as one process per request and as
 requests over one serve session; and rtq-claim's peak memory.
 
-usage: claimcost.py RTQ_CLAIM FILE ROUNDS [serve]
-prints "ONESHOT_MS SERVE_MS PEAK_RSS_KIB FILE_SIZE"; with "serve", only
-"SERVE_MS PEAK_RSS_KIB FILE_SIZE" (one process per request is not timed)
-The environment (RTQ_NOSYNC) is passed on to rtq-claim."""
+usage: claimcost.py RTQ_CLAIM FILE ROUNDS [WRITELIMIT]
+prints "ONESHOT_MS SERVE_MS PEAK_RSS_KIB FILE_SIZE"; with WRITELIMIT (the
+program built from writelimit.c), "SERVE_MS LIMIT_MS PEAK_RSS_KIB
+FILE_SIZE": one process per request is not timed, and the file-write limit
+is timed on a copy of FILE in its directory, ROUNDS/2+1 rounds before the
+claims of the serve session and as many after (so that a load that rises
+or falls during the run weighs on both medians alike).  The environment (RTQ_NOSYNC) is passed on to both programs."""
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 
 claim, path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-serve_only = sys.argv[4:] == ["serve"]
+writelimit = sys.argv[4] if len(sys.argv) > 4 else None
+serve_only = writelimit is not None
 
 
 def parse(out):
@@ -51,6 +56,22 @@ p.stdin.write("hello 1\n")
 p.stdin.flush()
 assert p.stdout.readline().startswith("RTQ1 ok")
 times = []
+limits = []
+copy = os.path.join(os.path.dirname(os.path.abspath(path)),
+                    ".claimcost-copy.%d" % os.getpid())
+
+
+def limit_rounds(n):
+    """n rounds of the file-write limit on a copy of the file"""
+    shutil.copyfile(path, copy)
+    out = subprocess.run([writelimit, copy, str(n)], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    os.unlink(copy)
+    limits.extend(float(x) / 1e3 for x in out.split())
+
+
+if serve_only:
+    limit_rounds(rounds // 2 + 1)
 for _ in range(rounds):
     req = " ".join(["next", wid, pos] + prev) + "\n"
     t0 = time.perf_counter()
@@ -68,6 +89,8 @@ subprocess.run([claim, "bye", path, wid], stdout=subprocess.DEVNULL)
 serve = statistics.median(times)
 size = os.path.getsize(path)
 if serve_only:
-    print("%.3f %d %d" % (serve * 1e3, rss, size))
+    limit_rounds(rounds // 2 + 1)
+    print("%.3f %.3f %d %d" % (serve * 1e3, statistics.median(limits) * 1e3,
+                               rss, size))
 else:
     print("%.3f %.3f %d %d" % (oneshot * 1e3, serve * 1e3, rss, size))
