@@ -152,6 +152,7 @@ firstok() { grep -q -m1 '#ok$' "$1"; }
 
 echo "rtq bench, $(date -u +%FT%TZ), $(nproc) cores, $(uname -sr)," \
     "$("$bin/rtq" --version 2>&1 | head -1)"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$quick" = 1 ] && echo "BENCH_QUICK=1: smaller sizes than the targets are set for"
 
 # --- the master --------------------------------------------------------------
@@ -485,6 +486,8 @@ memrow() {	# N TARGET
 } >"$B/table"
 echo
 cat "$B/table"
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); the bench took ${SECONDS} s"
 cat <<EOF
 
 ratio: 1 worker: one ssh round trip over rtq's time a task (start excluded);
