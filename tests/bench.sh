@@ -341,13 +341,15 @@ memory() {
 	for n; do
 		say "master memory, $n idle workers"
 		for (( ; i < n; i++)); do
-			# at most 8 logins at a time: sshd's MaxStartups
-			# drops some beyond 10
-			if ((i >= 8)); then
-				waitfor 60 hasclaims $((i - 7)) || break 2
-			fi
 			rtq_bg "${LOGIN_HOST[light]}:$f"
 			pids+=("$last")
+			# 8 logins at a time: sshd's MaxStartups drops some
+			# beyond 10.  (Waiting instead for serve sessions, a
+			# ps and a walk of the process tree every 10 ms, made
+			# the start twice as slow on a loaded machine.)
+			if (((i + 1) % 8 == 0)); then
+				waitfor 60 hasline "$f" $((i + 1)) || break 2
+			fi
 		done
 		waitfor 120 hasline "$f" "$n" && waitfor 60 hasclaims "$n" ||
 			break
