@@ -3,15 +3,23 @@
 rtq-claim on a task file of N lines, as one process per request and as
 requests over one serve session; and rtq-claim's peak memory.
 
-usage: claimcost.py RTQ_CLAIM FILE ROUNDS   (prints one line of figures)
-The environment (RTQ_NOSYNC) is passed on to rtq-claim."""
+usage: claimcost.py RTQ_CLAIM FILE ROUNDS [WRITELIMIT]
+prints "ONESHOT_MS SERVE_MS PEAK_RSS_KIB FILE_SIZE"; with WRITELIMIT (the
+program built from writelimit.c), "SERVE_MS LIMIT_MS PEAK_RSS_KIB
+FILE_SIZE": one process per request is not timed, and the file-write limit
+is timed on a copy of FILE in its directory, ROUNDS/2+1 rounds before the
+claims of the serve session and as many after (so that a load that rises
+or falls during the run weighs on both medians alike).  The environment (RTQ_NOSYNC) is passed on to both programs."""
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 
 claim, path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+writelimit = sys.argv[4] if len(sys.argv) > 4 else None
+serve_only = writelimit is not None
 
 
 def parse(out):
@@ -23,20 +31,23 @@ def parse(out):
 
 
 subprocess.run([claim, "reset", path], check=True, stdout=subprocess.DEVNULL)
-subprocess.run([claim, "register", path, "0", "bench"], check=True,
-               stdout=subprocess.DEVNULL)
+# a new id each run: a reset keeps the lease of the last run's worker
+reg = subprocess.run([claim, "register", path, "-", "bench"], check=True,
+                     stdout=subprocess.PIPE, text=True).stdout.split()
+assert reg[:2] == ["RTQ1", "id"], reg
+wid = reg[2]
 # one process per request
 times = []
 prev = []
 pos = "0"
-for _ in range(rounds):
+for _ in range(0 if serve_only else rounds):
     t0 = time.perf_counter()
-    out = subprocess.run([claim, "next", path, "0", pos] + prev, check=True,
+    out = subprocess.run([claim, "next", path, wid, pos] + prev, check=True,
                          stdout=subprocess.PIPE, text=True).stdout
     times.append(time.perf_counter() - t0)
     pos, line, text = parse(out)
     prev = ["task", line, "0", text]
-oneshot = statistics.median(times)
+oneshot = statistics.median(times) if times else 0
 
 # one serve session
 p = subprocess.Popen([claim, "serve", path], stdin=subprocess.PIPE,
@@ -45,8 +56,24 @@ p.stdin.write("hello 1\n")
 p.stdin.flush()
 assert p.stdout.readline().startswith("RTQ1 ok")
 times = []
+limits = []
+copy = os.path.join(os.path.dirname(os.path.abspath(path)),
+                    ".claimcost-copy.%d" % os.getpid())
+
+
+def limit_rounds(n):
+    """n rounds of the file-write limit on a copy of the file"""
+    shutil.copyfile(path, copy)
+    out = subprocess.run([writelimit, copy, str(n)], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    os.unlink(copy)
+    limits.extend(float(x) / 1e3 for x in out.split())
+
+
+if serve_only:
+    limit_rounds(rounds // 2 + 1)
 for _ in range(rounds):
-    req = "next 0 %s %s\n" % (pos, " ".join(prev))
+    req = " ".join(["next", wid, pos] + prev) + "\n"
     t0 = time.perf_counter()
     p.stdin.write(req)
     p.stdin.flush()
@@ -58,6 +85,12 @@ with open("/proc/%d/status" % p.pid) as st:
     rss = [int(l.split()[1]) for l in st if l.startswith("VmHWM")][0]
 p.stdin.close()
 p.wait()
+subprocess.run([claim, "bye", path, wid], stdout=subprocess.DEVNULL)
 serve = statistics.median(times)
 size = os.path.getsize(path)
-print("%.3f %.3f %d %d" % (oneshot * 1e3, serve * 1e3, rss, size))
+if serve_only:
+    limit_rounds(rounds // 2 + 1)
+    print("%.3f %.3f %d %d" % (serve * 1e3, statistics.median(limits) * 1e3,
+                               rss, size))
+else:
+    print("%.3f %.3f %d %d" % (oneshot * 1e3, serve * 1e3, rss, size))
