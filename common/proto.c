@@ -24,7 +24,8 @@ const struct proto_opdef proto_ops[PROTO_NOPS] = {
 	[PROTO_PUT] = { "put", 0, 0, PROTO_F_STDIN,
 	    "< SIZE NEWLINE ORIGINAL EDITED" },
 	[PROTO_LOCK] = { "lock", 0, 0, PROTO_F_STDIN, "" },
-	[PROTO_STATUS] = { "status", 0, 2, 0, "[--json] [--color]" },
+	[PROTO_STATUS] = { "status", 0, 4, 0,
+	    "[--json] [--color] [--width=N] [--all]" },
 	[PROTO_HEARTBEAT] = { "heartbeat", 1, 2,
 	    PROTO_F_SERVE | PROTO_F_WORKER, "WORKER [LEASE]" },
 	[PROTO_BYE] = { "bye", 1, 1, PROTO_F_SERVE | PROTO_F_WORKER,
@@ -351,14 +352,24 @@ decode_other(struct proto_req *q, int argc, char *const *argv,
 		q->command = argc == 1 ? argv[0] : NULL;
 		return has_break(q->command) ? -1 : 0;
 	case PROTO_STATUS:
-		*msg = "status: expected --json or --color";
-		for (i = 0; i < argc; i++)
+		*msg = "status: expected --json, --color, --width=N (20 to 9999) "
+		    "or --all";
+		for (i = 0; i < argc; i++) {
+			long	 v;
+
 			if (strcmp(argv[i], "--json") == 0 && !q->json)
 				q->json = 1;
 			else if (strcmp(argv[i], "--color") == 0 && !q->color)
 				q->color = 1;
+			else if (strcmp(argv[i], "--all") == 0 && !q->all)
+				q->all = 1;
+			else if (strncmp(argv[i], "--width=", 8) == 0 &&
+			    !q->width && num(argv[i] + 8, &v) == 0 &&
+			    v >= 20 && v <= 9999)
+				q->width = (int)v;
 			else
 				return -1;
+		}
 		return 0;
 	case PROTO_KILL:
 		*msg = "kill: expected LINE[,LINE...]: line numbers";
@@ -544,6 +555,11 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 			r |= add_word(w, "--json"), n++;
 		if (q->color)
 			r |= add_word(w, "--color"), n++;
+		if (q->width > 0)
+			r |= buf_printf(&w->store, "--width=%d", q->width) |
+			    buf_addc(&w->store, '\0'), n++;
+		if (q->all)
+			r |= add_word(w, "--all"), n++;
 		break;
 	case PROTO_SERVE:
 		if (q->hold > 0)

@@ -125,6 +125,8 @@ struct proto_req {
 	int		 failed;	/* reset: --failed */
 	const char	*command;	/* add: NULL reads standard input */
 	int		 json, color;	/* status */
+	int		 width;		/* status: columns, 0 any */
+	int		 all;		/* status: list workers that left */
 	long		 hold;		/* serve: ms a "wait" may be held, 0 */
 	/* log, logs, logread: a task's output on the master (logs.h) */
 	size_t		 log_line;	/* the task's line (logs: 0 running) */

@@ -755,7 +755,7 @@ cmd_cat(const char *path)
 }
 
 static int
-cmd_status(const char *path, int json, int color)
+cmd_status(const char *path, const struct proto_req *q)
 {
 	struct tfio	 t;
 	struct tf_file	 f;
@@ -764,10 +764,12 @@ cmd_status(const char *path, int json, int color)
 	long long	 now;
 	int		 r, flags = 0;
 
-	if (json)
+	if (q->json)
 		flags |= STATUS_JSON;
-	if (color)
+	if (q->color)
 		flags |= STATUS_COLOR;
+	if (q->all)
+		flags |= STATUS_ALL;
 	if (clock_now(&now, err, sizeof(err)) == -1)
 		return fail(PROTO_EUSAGE, err);
 	if ((r = tfio_peek(&t, path, err, sizeof(err))) != 0) {
@@ -783,8 +785,8 @@ cmd_status(const char *path, int json, int color)
 
 		if (logs_open(&l, path, 0, err, sizeof(err)) == 0)
 			status_set_logs(&l);
-		r = status_format(&f, t.live, t.path, (time_t)now, flags, &out,
-		    err, sizeof(err));
+		r = status_format(&f, t.live, t.path, (time_t)now, flags,
+		    q->width, &out, err, sizeof(err));
 		status_set_logs(NULL);
 		logs_close(&l);
 	}
@@ -1172,7 +1174,7 @@ main(int argc, char *argv[])
 	case PROTO_LOCK:
 		return cmd_lock(path);
 	case PROTO_STATUS:
-		return cmd_status(path, q.json, q.color);
+		return cmd_status(path, &q);
 	case PROTO_CAT:
 		return cmd_cat(path);
 	case PROTO_SERVE:

@@ -471,6 +471,18 @@ json_log(struct buf *out, size_t line, long worker, int n, const char *key)
 	buf_free(&tail);
 }
 
+/* A file's time stamp as seconds since the epoch, or null. */
+static void
+json_time(struct buf *out, const char *stamp, time_t now)
+{
+	time_t	 t = stamp_time(stamp, now);
+
+	if (t != (time_t)-1)
+		buf_printf(out, "%lld", (long long)t);
+	else
+		buf_adds(out, "null");
+}
+
 static void
 json_workers(struct buf *out, const struct summary *sm, struct live *lv,
     time_t now)
@@ -485,11 +497,9 @@ json_workers(struct buf *out, const struct summary *sm, struct live *lv,
 		buf_printf(out, "%s{\"id\":%ld,\"name\":", i ? "," : "",
 		    w->id);
 		json_str(out, w->name ? w->name : "", w->namelen);
+		/* times in seconds since the epoch, as everywhere here */
 		buf_adds(out, ",\"registered\":");
-		if (w->registered)
-			json_str(out, w->registered, TF_TIMELEN);
-		else
-			buf_adds(out, "null");
+		json_time(out, w->registered, now);
 		if (le != NULL)
 			buf_printf(out, ",\"last_heard\":%lld,\"lease\":%ld,"
 			    "\"lost\":%s", le->seen, le->lease, le->lost ?
@@ -569,10 +579,7 @@ format_json(struct buf *out, const struct summary *sm, struct live *lv,
 	buf_adds(out, "{\"file\":");
 	json_str(out, name, strlen(name));
 	buf_printf(out, ",\"time\":%lld,\"paused\":", (long long)now);
-	if (sm->paused != NULL)
-		json_str(out, sm->paused, TF_TIMELEN);
-	else
-		buf_adds(out, "null");
+	json_time(out, sm->paused, now);
 	buf_printf(out, ",\"tasks\":{\"total\":%zu,"
 	    "\"pending\":%lld,\"blocked\":%zu,\"running\":%lld,"
 	    "\"done\":%lld,\"failed\":%lld,\"to_retry\":%lld,"
@@ -676,7 +683,7 @@ text_workers(struct buf *out, const struct summary *sm, struct live *lv,
     time_t now, int flags)
 {
 	struct live_ent	*le;
-	size_t		 i;
+	size_t		 i, gone = 0;
 
 	if (sm->nw > 0)
 		buf_printf(out, "%sworkers%s\n", col(flags, "\033[1m"),
@@ -685,6 +692,14 @@ text_workers(struct buf *out, const struct summary *sm, struct live *lv,
 		struct worker_row *w = &sm->w[i];
 
 		le = live_get(lv, w->id);
+		/*
+		 * A worker the master does not know (it said bye, or is
+		 * one of runtask.sh's) with no task: counted, not listed.
+		 */
+		if (le == NULL && w->task_line == 0 && !(flags & STATUS_ALL)) {
+			gone++;
+			continue;
+		}
 		buf_printf(out, "  %4ld  %-24.*s", w->id, (int)(w->namelen >
 		    24 ? 24 : w->namelen), w->name ? w->name : "");
 		if (w->registered)
@@ -710,22 +725,47 @@ text_workers(struct buf *out, const struct summary *sm, struct live *lv,
 		}
 		buf_adds(out, "\n");
 	}
+	if (gone > 0)
+		buf_printf(out, "  and %zu that left or are not heard from "
+		    "(--all lists them)\n", gone);
+}
+
+/* How many digits n has: line numbers are aligned on the largest. */
+static int
+digits(size_t n)
+{
+	int	 d = 1;
+
+	while (n >= 10) {
+		n /= 10;
+		d++;
+	}
+	return d;
 }
 
 static void
 text_failed(struct buf *out, const struct summary *sm, int flags)
 {
-	size_t	 i;
-	int	 first;
+	size_t	 i, last = 0;
+	int	 first, dw;
 
+	/* line numbers aligned on the largest listed */
+	for (i = 0; i < sm->nf; i++)
+		if (sm->f[i].line > last)
+			last = sm->f[i].line;
+	for (i = 0; i < sm->nline; i++)
+		if (sm->by[i] != 0)
+			last = i + 1;
+	dw = digits(last);
 	if (sm->nf > 0)
 		buf_printf(out, "%sfailed%s\n", col(flags, "\033[1m"),
 		    col(flags, "\033[0m"));
 	for (i = 0; i < sm->nf; i++) {
 		const struct failed_row *fr = &sm->f[i];
 
-		buf_printf(out, "  line %zu  %s#%.*s%s  worker %ld  %.*s\n",
-		    fr->line, col(flags, "\033[31m"), (int)fr->statuslen,
+		buf_printf(out, "  line %*zu  %s#%.*s%s  worker %ld  %.*s\n",
+		    dw, fr->line, col(flags, "\033[31m"),
+		    (int)fr->statuslen,
 		    fr->status ? fr->status : "", col(flags, "\033[0m"),
 		    fr->worker, (int)(fr->textlen > 60 ? 60 : fr->textlen),
 		    fr->text);
@@ -758,8 +798,8 @@ text_failed(struct buf *out, const struct summary *sm, int flags)
 			buf_printf(out, "%sblocked%s\n", col(flags, "\033[1m"),
 			    col(flags, "\033[0m"));
 		first = 0;
-		buf_printf(out, "  line %zu  blocked by failed line %zu\n",
-		    i + 1, sm->by[i]);
+		buf_printf(out, "  line %*zu  blocked by failed line %zu\n",
+		    dw, i + 1, sm->by[i]);
 	}
 }
 
@@ -773,11 +813,63 @@ format_text(struct buf *out, const struct summary *sm, struct live *lv,
 	text_failed(out, sm, flags);
 }
 
+/*
+ * Cut each line of text (from byte `from` of out on) to width columns:
+ * a character is a byte that does not continue a UTF-8 sequence, and an
+ * escape sequence "ESC [ ... m" takes no column.  A cut line ends with an
+ * ellipsis (and a colour reset when it had colours).  Returns 0 or -1.
+ */
+static int
+fit(struct buf *out, size_t from, int width)
+{
+	struct buf	 b = BUF_INIT;
+	const char	*p = out->s + from, *end = out->s + out->len, *nl;
+	int		 cols, esc;
+
+	if (width <= 0 || out->s == NULL)
+		return 0;
+	for (; p < end; p = nl + 1) {
+		const char *q, *cut = NULL;
+
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		for (q = p, cols = 0, esc = 0; q < nl; q++) {
+			if (*q == '\033') {
+				esc = 1;
+				while (q < nl && *q != 'm')
+					q++;
+				continue;
+			}
+			if (((unsigned char)*q & 0xc0) == 0x80)
+				continue;
+			if (++cols == width && cut == NULL)
+				cut = q;	/* the last column: maybe "..." */
+			if (cols > width)
+				break;
+		}
+		if (q < nl) {
+			buf_add(&b, p, (size_t)(cut - p));
+			buf_adds(&b, "\xe2\x80\xa6");	/* U+2026 */
+			if (esc)
+				buf_adds(&b, "\033[0m");
+		} else
+			buf_add(&b, p, (size_t)(nl - p));
+		if (nl < end)
+			buf_addc(&b, '\n');
+	}
+	out->len = from;
+	buf_add(out, b.s, b.len);
+	buf_free(&b);
+	return buf_failed(out) ? -1 : 0;
+}
+
 int
 status_format(const struct tf_file *f, struct live *lv, const char *name,
-    time_t now, int flags, struct buf *out, char *err, size_t errlen)
+    time_t now, int flags, int width, struct buf *out, char *err,
+    size_t errlen)
 {
 	struct summary	 sm;
+	size_t		 from = out->len;
 
 	if (summarize(f, lv, now, &sm, err, errlen) == -1) {
 		free(sm.w);
@@ -787,10 +879,12 @@ status_format(const struct tf_file *f, struct live *lv, const char *name,
 	}
 	if (flags & STATUS_JSON)
 		format_json(out, &sm, lv, name, now);
-	else
+	else {
 		format_text(out, &sm, lv, name, now, flags);
+		fit(out, from, width);
+	}
 	free(sm.w);
 	free(sm.f);
 	free(sm.by);
-	return out->s == NULL ? -1 : 0;
+	return out->s == NULL || buf_failed(out) ? -1 : 0;
 }

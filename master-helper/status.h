@@ -18,13 +18,16 @@
 
 #define STATUS_JSON	1
 #define STATUS_COLOR	2
+#define STATUS_ALL	4	/* list the workers that left, not only count */
 
 /*
- * Append the status of file f (named name) to out.  Returns 0, or -1 with
- * a message in err (a malformed line, memory).
+ * Append the status of file f (named name) to out; with width > 0, no line
+ * of the text is wider than width columns (cut with an ellipsis).  Returns
+ * 0, or -1 with a message in err (a malformed line, memory).
  */
 int	status_format(const struct tf_file *, struct live *, const char *name,
-	    time_t now, int flags, struct buf *out, char *err, size_t errlen);
+	    time_t now, int flags, int width, struct buf *out, char *err,
+	    size_t errlen);
 
 struct logs;
 /*

@@ -4,6 +4,7 @@
  * --resume, --install-master.
  */
 #define _DEFAULT_SOURCE
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -425,6 +426,29 @@ do_reset(struct worker *w)
 	return 0;
 }
 
+/*
+ * The width of the report: COLUMNS when it is a number, else the
+ * terminal's, else 0 (no limit: a pipe or a file gets whole lines).
+ */
+static int
+term_width(void)
+{
+	struct winsize	 ws;
+	const char	*e = getenv("COLUMNS");
+	char		*end;
+	long		 v;
+
+	if (e != NULL && *e != '\0') {
+		v = strtol(e, &end, 10);
+		if (*end == '\0' && v > 0)
+			return v < 20 ? 20 : v > 9999 ? 9999 : (int)v;
+	}
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) ==
+	    0 && ws.ws_col > 0)
+		return ws.ws_col < 20 ? 20 : ws.ws_col;
+	return 0;
+}
+
 /* One status report on stdout; 0 or 1. */
 static int
 status_once(struct worker *w, int json, int clear)
@@ -435,6 +459,8 @@ status_once(struct worker *w, int json, int clear)
 
 	proto_req_init(&q, PROTO_STATUS);
 	q.json = json;
+	q.width = json ? 0 : term_width();
+	q.all = w->o->all;
 	q.color = !json && isatty(STDOUT_FILENO) && ((e = getenv("NO_COLOR"))
 	    == NULL || *e == '\0');
 	if (client_call(w, &q, -1, &r) != TP_OK)

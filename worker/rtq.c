@@ -143,6 +143,7 @@ static const char usage_text[] =
 "  -o, --output FILE     with --timeline: write the SVG to FILE (- : stdout)\n"
 "      --json            with --status or --plan: one JSON document\n"
 "      --watch [SECONDS] with --status: redraw every SECONDS (2)\n"
+"      --all             with --status: list the workers that left too\n"
 "      --log FILE LINE   print the output of the task on LINE (its last\n"
 "                        attempt; --attempt K the K-th, --all every one)\n"
 "      --follow FILE [LINE]\n"
@@ -1160,8 +1161,10 @@ check_opts(const struct opts *o)
 	if (o->xdone && o->idle_exit)
 		return usage("-x and --exit-when-idle do not go together: "
 		    "choose one (see rtq(1))");
-	if ((o->attempt > 0 || o->all) && !o->log)
-		return usage("--attempt and --all go with --log");
+	if (o->attempt > 0 && !o->log)
+		return usage("--attempt goes with --log");
+	if (o->all && !o->log && !o->status)
+		return usage("--all goes with --log or --status");
 	if (o->log && o->log_line == 0)
 		return usage("--log: expected FILE LINE");
 	return 0;

@@ -45,6 +45,8 @@ expect_same_req(const struct proto_req *a, const struct proto_req *b)
 	ck_assert_int_eq(a->json, b->json);
 	ck_assert_int_eq(a->hold, b->hold);
 	ck_assert_int_eq(a->color, b->color);
+	ck_assert_int_eq(a->width, b->width);
+	ck_assert_int_eq(a->all, b->all);
 	ck_assert_int_eq(a->retries, b->retries);
 	ck_assert(a->machine == b->machine);
 	ck_assert_int_eq(a->nlines, b->nlines);
@@ -152,6 +154,9 @@ START_TEST(test_every_request_round_trips)
 	q.json = 1;
 	round_trip(&q);
 	q.color = 1;
+	round_trip(&q);
+	q.width = 60;
+	q.all = 1;
 	round_trip(&q);
 
 	q = req(PROTO_HEARTBEAT);
