@@ -11,6 +11,8 @@
 
 #define GS_SEQ	1	/* an earlier #:name task is not ok yet */
 #define GS_PAR	2	/* an earlier #+name task is not ok yet */
+#define GS_DSEQ	4	/* ... and never will be (failed for good) */
+#define GS_DPAR	8
 
 /* A small hash set of group names, pointing into the scanned lines. */
 struct gset {
@@ -18,6 +20,7 @@ struct gset {
 		const char	*name;
 		size_t		 len;
 		unsigned	 flags;
+		size_t		 by;	/* the first failed line of GS_D* */
 	}		*e;
 	size_t		 n, cap;
 };
@@ -43,19 +46,21 @@ gs_slot(struct gset *g, const char *name, size_t len)
 	return &g->e[i];
 }
 
-static unsigned
+static const struct gent *
 gs_get(struct gset *g, const char *name, size_t len)
 {
+	static const struct gent none;
 	struct gent	*e;
 
 	if (g->n == 0)
-		return 0;
+		return &none;
 	e = gs_slot(g, name, len);
-	return e->name == NULL ? 0 : e->flags;
+	return e->name == NULL ? &none : e;
 }
 
 static int
-gs_set(struct gset *g, const char *name, size_t len, unsigned flags)
+gs_set(struct gset *g, const char *name, size_t len, unsigned flags,
+    size_t by)
 {
 	struct gent	*e;
 
@@ -81,21 +86,30 @@ gs_set(struct gset *g, const char *name, size_t len, unsigned flags)
 		e->name = name;
 		e->len = len;
 		e->flags = 0;
+		e->by = 0;
 		g->n++;
 	}
 	e->flags |= flags;
+	if (by != 0 && e->by == 0)
+		e->by = by;
 	return 0;
 }
 
-/* Record a task that is not ok yet: it blocks later lines of its groups. */
+/*
+ * Record a task that is not ok yet: it blocks later lines of its groups.
+ * dead_by: 0 when it may still end ok; else it never will, because of
+ * that failed line.
+ */
 static int
-gs_add(struct gset *g, const struct tf_item *it)
+gs_add(struct gset *g, const struct tf_item *it, size_t dead_by)
 {
 	const char	*p = it->tags;
 	struct tf_tag	 t;
 	char		 err[8];
+	unsigned	 seq = dead_by ? GS_DSEQ : GS_SEQ;
+	unsigned	 par = dead_by ? GS_DPAR : GS_PAR;
 
-	if (gs_set(g, "", 0, GS_PAR) == -1)
+	if (gs_set(g, "", 0, par, dead_by) == -1)
 		return -1;
 	if (p == NULL)
 		return 0;
@@ -103,32 +117,47 @@ gs_add(struct gset *g, const struct tf_item *it)
 	    == 1)
 		if (t.kind == TF_TAG_SEQ || t.kind == TF_TAG_PAR)
 			if (gs_set(g, t.name, t.namelen, t.kind == TF_TAG_SEQ ?
-			    GS_SEQ : GS_PAR) == -1)
+			    seq : par, dead_by) == -1)
 				return -1;
 	return 0;
 }
 
-/* Whether an earlier task not yet ok holds this line back. */
+/* One group's hold on a line: live (may pass) over dead (never). */
+static void
+gs_hold(const struct gent *e, unsigned live, unsigned dead, int *held,
+    size_t *by)
+{
+	if (e->flags & live)
+		*held = 1;
+	else if ((e->flags & dead) && *by == 0)
+		*by = e->by;
+}
+
+/*
+ * Whether earlier tasks not yet ok hold this line back: 0 no; 1 yes,
+ * and one of them may still end ok; 2 only tasks that never will, *by the
+ * failed line behind them.
+ */
 static int
-gs_blocked(struct gset *g, const struct tf_item *it)
+gs_blocked(struct gset *g, const struct tf_item *it, size_t *by)
 {
 	const char	*p = it->tags;
 	struct tf_tag	 t;
 	char		 err[8];
+	int		 held = 0;
 
-	if (gs_get(g, "", 0) & GS_SEQ)
-		return 1;
-	if (p == NULL)
-		return 0;
-	while (tf_tag_next(&p, it->tags + it->tagslen, &t, err, sizeof(err))
-	    == 1) {
-		if (t.kind == TF_TAG_SEQ && gs_get(g, t.name, t.namelen))
-			return 1;
-		if (t.kind == TF_TAG_PAR &&
-		    (gs_get(g, t.name, t.namelen) & GS_SEQ))
-			return 1;
+	*by = 0;
+	gs_hold(gs_get(g, "", 0), GS_SEQ, GS_DSEQ, &held, by);
+	while (p != NULL && tf_tag_next(&p, it->tags + it->tagslen, &t, err,
+	    sizeof(err)) == 1) {
+		if (t.kind == TF_TAG_SEQ)
+			gs_hold(gs_get(g, t.name, t.namelen), GS_SEQ | GS_PAR,
+			    GS_DSEQ | GS_DPAR, &held, by);
+		if (t.kind == TF_TAG_PAR)
+			gs_hold(gs_get(g, t.name, t.namelen), GS_SEQ, GS_DSEQ,
+			    &held, by);
 	}
-	return 0;
+	return held ? 1 : *by != 0 ? 2 : 0;
 }
 
 void
@@ -167,6 +196,23 @@ line_get(const struct tf_file *f, size_t i, const struct buf *ovr,
 	}
 }
 
+/* The first n bytes of s that hold the string w, or NULL. */
+static const char *
+strstr_n(const char *s, size_t n, const char *w)
+{
+	size_t	 wl = strlen(w);
+	const char *end = s + n;
+
+	for (; s != NULL && (size_t)(end - s) >= wl; s++) {
+		if ((s = memchr(s, w[0], (size_t)(end - s))) == NULL ||
+		    (size_t)(end - s) < wl)
+			return NULL;
+		if (memcmp(s, w, wl) == 0)
+			return s;
+	}
+	return NULL;
+}
+
 /* Start of the last annotation of an annotated item. */
 static const char *
 ann_last(const struct tf_item *it)
@@ -191,6 +237,8 @@ status_is(const struct tf_item *it, int status)
 		return tf_status_ok(it->status, it->statuslen);
 	if (status == PROTO_ST_LOST)
 		snprintf(want, sizeof(want), "lost");
+	else if (status == PROTO_ST_KILLED)
+		snprintf(want, sizeof(want), "killed");
 	else
 		snprintf(want, sizeof(want), "error%d", status);
 	return it->statuslen == strlen(want) &&
@@ -251,25 +299,65 @@ add_status(struct buf *b, int status)
 		buf_adds(b, "ok");
 	else if (status == PROTO_ST_LOST)
 		buf_adds(b, "lost");
+	else if (status == PROTO_ST_KILLED)
+		buf_adds(b, "killed");
 	else
 		buf_printf(b, "error%d", status);
 }
 
+/* The note rtq --kill adds to a running annotation, after its "...". */
+#define KILL_NOTE	" kill "
+
+int
+claim_kill_asked(const struct tf_item *it)
+{
+	const char	*last, *dots, *end = it->ann + it->annlen;
+
+	if (it->ann == NULL || !it->open)
+		return 0;
+	last = ann_last(it);
+	if ((dots = strstr_n(last, (size_t)(end - last), " ...")) == NULL)
+		return 0;
+	return strstr_n(dots, (size_t)(end - dots), KILL_NOTE) != NULL;
+}
+
+/*
+ * Whether a line that ends now with a failure stays commented out, failed
+ * for good: killed, asked to be, or its failed attempts (this one
+ * included) past its retry limit (the line's own, else the reporting
+ * worker's: retries, -1 for none).  A lost attempt does not count.
+ */
+static int
+gives_up(const struct tf_item *it, int status, long retries)
+{
+	long	 limit = retries;
+
+	if (status == PROTO_ST_KILLED || claim_kill_asked(it))
+		return 1;
+	if (status == PROTO_ST_LOST)
+		return 0;
+	if (tf_retries(it->text, it->textlen, &limit) == -1)
+		limit = retries;
+	return limit >= 0 && tf_failures(it) + 1 > (size_t)limit;
+}
+
 /*
  * The new content of running line s (item it) when it ends with status:
- * " END) #ok", or uncommented and " END) #errorN" / "#lost"; released, the
- * line as it was before the claim.  Returns 0 or -1 (memory).
+ * " END) #ok", or " END) #errorN" / "#lost" / "#killed", uncommented for
+ * another attempt unless it gives up (see gives_up); released, the line as
+ * it was before the claim.  Returns 0 or -1 (memory).
  */
 static int
 close_line(const struct tf_item *it, const char *s, size_t len, int status,
-    const char *now, const char *log, struct buf *b)
+    long retries, const char *now, const char *log, struct buf *b)
 {
 	if (status == PROTO_ST_RELEASE) {
 		const char *last = ann_last(it);
 
 		buf_add(b, s + 1, (size_t)(last - s - 1));
 	} else {
-		size_t skip = status == 0 ? 0 : 1;
+		size_t skip = status == 0 || gives_up(it, status, retries) ?
+		    0 : 1;
 
 		buf_add(b, s + skip, tf_rstrip(s, len) - skip);
 		buf_printf(b, " %s) #", now);
@@ -304,8 +392,8 @@ claim_lost(const struct tf_file *f, const long *ids, size_t nids,
 		if (k == nids)
 			continue;
 		buf_reset(&b);
-		if (close_line(&it, s, len, PROTO_ST_LOST, now, NULL, &b) ==
-		    -1 ||
+		if (close_line(&it, s, len, PROTO_ST_LOST, -1, now, NULL, &b)
+		    == -1 ||
 		    patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
 			buf_free(&b);
 			snprintf(err, errlen, "out of memory");
@@ -371,8 +459,8 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 			 */
 			commented = it.text != s;
 			if (!it.open) {
-				if (commented ? it.kind != TF_DONE :
-				    it.kind == TF_DONE)
+				if (commented ? it.kind != TF_DONE &&
+				    it.kind != TF_GIVENUP : it.kind == TF_DONE)
 					continue;
 				if (q->fin_status == PROTO_ST_RELEASE ||
 				    !status_is(&it, q->fin_status))
@@ -384,8 +472,8 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 			if (!commented)
 				continue;
 			/* found the running line of W */
-			if (close_line(&it, s, len, q->fin_status, q->now,
-			    q->fin_log, &b) == -1)
+			if (close_line(&it, s, len, q->fin_status, q->retries,
+			    q->now, q->fin_log, &b) == -1)
 				return -1;
 			if (patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
 				buf_free(&b);
@@ -470,6 +558,65 @@ claim_line(const struct tf_file *f, const struct claim_req *q,
 	return rv;
 }
 
+/* Whether worker w is in ids[0..n). */
+static int
+in_ids(long w, const long *ids, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] == w)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether failed line it should wait for another machine rather than go
+ * to W now: a -j sibling of W failed it, and a live worker of another
+ * process may take it.
+ */
+static int
+for_another(const struct tf_item *it, const struct claim_req *q)
+{
+	const char	*p = it->ann;
+	struct tf_ann	 a;
+	size_t		 i;
+	int		 sib = 0;
+
+	if (p == NULL || q->nsibs == 0)
+		return 0;
+	while (!sib && tf_ann_next(&p, it->ann + it->annlen, &a) == 1)
+		sib = !a.open && !tf_status_ok(a.status, a.statuslen) &&
+		    in_ids(a.worker, q->sibs, q->nsibs);
+	if (!sib)
+		return 0;
+	for (i = 0; i < q->nlive; i++)
+		if (q->live[i] != q->worker &&
+		    !in_ids(q->live[i], q->sibs, q->nsibs) &&
+		    tf_affinity(it, q->live[i]) &&
+		    !tf_tried_by(it, q->live[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether running line it may still come back to W: W may run it, has not
+ * failed it, and a failure of the running attempt would leave one more
+ * (by the line's limit, else W's).
+ */
+static int
+may_come_back(const struct tf_item *it, const struct claim_req *q)
+{
+	long	 limit = q->retries;
+
+	if (!tf_affinity(it, q->worker) || tf_tried_by(it, q->worker) ||
+	    claim_kill_asked(it))
+		return 0;
+	if (tf_retries(it->text, it->textlen, &limit) == -1)
+		limit = q->retries;
+	return limit < 0 || tf_failures(it) + 1 <= (size_t)limit;
+}
+
 int
 claim_next(const struct tf_file *f, const struct claim_req *q,
     struct patch *p, struct claim_reply *r, char *err, size_t errlen)
@@ -477,9 +624,9 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 	struct gset	 gs = { NULL, 0, 0 };
 	struct buf	 ovr = BUF_INIT;
 	struct tf_item	 it;
-	size_t		 i, len, ovr_i = (size_t)-1, cur_init = 0, released;
+	size_t		 i, len, ovr_i = (size_t)-1, cur_init = 0, released, by;
 	const char	*s;
-	int		 maybe = 0, rv = -1;
+	int		 maybe = 0, rv = -1, b, mine;
 
 	memset(r, 0, sizeof(*r));
 	r->pos = q->pos;
@@ -507,37 +654,44 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 			goto out;
 		}
 		switch (it.kind) {
+		case TF_PAUSE:
+			r->paused = 1;
+			break;
 		case TF_INIT:
 			if (!tf_affinity(&it, q->worker))
 				break;
+			b = gs_blocked(&gs, &it, &by);
 			if (i + 1 <= q->pos) {
-				if (!gs_blocked(&gs, &it))
+				if (b == 0)
 					cur_init = i + 1;
 				break;
 			}
-			if (!gs_blocked(&gs, &it)) {
+			if (b == 0 && !r->paused) {
 				r->answer = CLAIM_WORK;
 				r->pos = r->init_line = i + 1;
 				if (buf_add(&r->init_text, it.text, it.textlen)
 				    == -1)
 					goto nomem;
-			}
+			} else if (b == 2 && !r->paused && !maybe)
+				r->answer = CLAIM_NONE;	/* never passes */
 			rv = 0;
 			goto out;
 		case TF_PENDING:
 		case TF_FAILED:
-			if (tf_affinity(&it, q->worker) &&
-			    !tf_tried_by(&it, q->worker)) {
-				if (!gs_blocked(&gs, &it) && i != released) {
-					if (claim_line(f, q, p, r, &it, i, s,
-					    len, cur_init, &ovr, ovr_i) == -1)
-						goto nomem;
-					rv = 0;
-					goto out;
-				}
-				maybe = 1;
+			b = gs_blocked(&gs, &it, &by);
+			mine = tf_affinity(&it, q->worker) &&
+			    !tf_tried_by(&it, q->worker);
+			if (mine && b == 0 && !r->paused && i != released &&
+			    !for_another(&it, q)) {
+				if (claim_line(f, q, p, r, &it, i, s, len,
+				    cur_init, &ovr, ovr_i) == -1)
+					goto nomem;
+				rv = 0;
+				goto out;
 			}
-			if (gs_add(&gs, &it) == -1)
+			if (mine && b != 2)
+				maybe = 1;
+			if (gs_add(&gs, &it, b == 2 ? by : 0) == -1)
 				goto nomem;
 			break;
 		case TF_RUNNING:
@@ -548,10 +702,13 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 				rv = 0;
 				goto out;
 			}
-			if (tf_affinity(&it, q->worker) &&
-			    !tf_tried_by(&it, q->worker))
+			if (may_come_back(&it, q))
 				maybe = 1;
-			if (gs_add(&gs, &it) == -1)
+			if (gs_add(&gs, &it, 0) == -1)
+				goto nomem;
+			break;
+		case TF_GIVENUP:
+			if (gs_add(&gs, &it, i + 1) == -1)
 				goto nomem;
 			break;
 		default:
@@ -565,6 +722,8 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 	rv = -1;
 out:
+	if (r->answer != CLAIM_WAIT)
+		r->paused = 0;
 	free(gs.e);
 	buf_free(&ovr);
 	return rv;
@@ -709,28 +868,212 @@ nomem:
 	return -1;
 }
 
-size_t
-claim_blocked(const struct tf_file *f)
+int
+claim_tally(const struct tf_file *f, struct proto_tally *t, size_t *by,
+    unsigned char *waiting)
 {
 	struct gset	 gs = { NULL, 0, 0 };
 	struct tf_item	 it;
-	size_t		 i, n = 0;
+	size_t		 i, dead;
 	char		 err[8];
+	int		 b, rv = 0;
 
-	for (i = 0; i < f->nline; i++) {
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < f->nline && rv == 0; i++) {
+		if (by != NULL)
+			by[i] = 0;
+		if (waiting != NULL)
+			waiting[i] = 0;
 		if (tf_classify(f->buf + f->off[i], tf_linelen(f, i), i + 1,
 		    &it, err, sizeof(err)) == -1)
 			continue;
-		if (it.kind != TF_PENDING && it.kind != TF_FAILED &&
-		    it.kind != TF_RUNNING)
+		dead = 0;
+		switch (it.kind) {
+		case TF_PAUSE:
+			t->paused = 1;
 			continue;
-		if (it.kind == TF_PENDING && gs_blocked(&gs, &it))
-			n++;
-		if (gs_add(&gs, &it) == -1) {
-			free(gs.e);
-			return (size_t)-1;
+		case TF_DONE:
+			t->done++;
+			continue;
+		case TF_INIT:
+			if (gs_blocked(&gs, &it, &dead) == 2 && by != NULL)
+				by[i] = dead;
+			continue;
+		case TF_RUNNING:
+			t->running++;
+			break;
+		case TF_GIVENUP:
+			if (tf_status_is(it.status, it.statuslen, "killed"))
+				t->killed++;
+			else
+				t->failed++;
+			dead = i + 1;
+			break;
+		case TF_PENDING:
+		case TF_FAILED:
+			b = gs_blocked(&gs, &it, &dead);
+			if (b == 2) {
+				t->blocked++;
+				if (by != NULL)
+					by[i] = dead;
+			} else if (it.kind == TF_FAILED)
+				t->retry++;
+			else
+				t->pending++;
+			if (b == 1 && waiting != NULL)
+				waiting[i] = 1;
+			break;
+		default:
+			continue;
 		}
+		if (gs_add(&gs, &it, dead) == -1)
+			rv = -1;
 	}
 	free(gs.e);
-	return n;
+	return rv;
+}
+
+/* Check line l (1-based) for claim_kill: 0, or -1 with err. */
+static int
+kill_check(const struct tf_file *f, size_t l, struct tf_item *it,
+    char *err, size_t errlen)
+{
+	const char	*what;
+	char		 e[8];
+
+	if (l < 1 || l > f->nline) {
+		snprintf(err, errlen, "line %zu: the file has %zu lines", l,
+		    f->nline);
+		return -1;
+	}
+	tf_classify(f->buf + f->off[l - 1], tf_linelen(f, l - 1), l, it, e,
+	    sizeof(e));
+	switch (it->kind) {
+	case TF_PENDING:
+	case TF_FAILED:
+	case TF_RUNNING:
+		return 0;
+	case TF_DONE:
+		what = "a task that has finished (#ok)";
+		break;
+	case TF_GIVENUP:
+		what = tf_status_is(it->status, it->statuslen, "killed") ?
+		    "a task killed already" : "a task that failed for good";
+		break;
+	case TF_INIT:
+		what = "an init line (#!), not a task";
+		break;
+	case TF_BLANK:
+		what = "blank";
+		break;
+	default:
+		what = "a comment, not a task";
+		break;
+	}
+	snprintf(err, errlen, "line %zu is %s; nothing killed", l, what);
+	return -1;
+}
+
+int
+claim_kill(const struct tf_file *f, const size_t *lines, size_t n,
+    const char *now, struct patch *p, long *workers, struct buf *report,
+    char *err, size_t errlen)
+{
+	struct tf_item	 it;
+	struct buf	 b = BUF_INIT;
+	size_t		 k, j, l, len;
+	const char	*s;
+
+	for (k = 0; k < n; k++)
+		if (kill_check(f, lines[k], &it, err, errlen) == -1)
+			return -1;
+	for (k = 0; k < n; k++) {
+		l = lines[k];
+		workers[k] = -1;
+		for (j = 0; j < k && lines[j] != l; j++)
+			;
+		if (j < k)
+			continue;	/* named twice */
+		kill_check(f, l, &it, err, errlen);
+		s = f->buf + f->off[l - 1];
+		len = tf_linelen(f, l - 1);
+		buf_reset(&b);
+		if (it.kind == TF_RUNNING) {
+			if (claim_kill_asked(&it)) {
+				buf_printf(report, "line %zu: worker %ld was "
+				    "asked to stop it already\n", l,
+				    it.worker);
+				workers[k] = it.worker;
+				continue;
+			}
+			buf_add(&b, s, tf_rstrip(s, len));
+			buf_printf(&b, KILL_NOTE "%s", now);
+			workers[k] = it.worker;
+			buf_printf(report, "line %zu: asked worker %ld to stop "
+			    "it\n", l, it.worker);
+		} else {
+			buf_addc(&b, '#');
+			buf_add(&b, s, len);
+			buf_printf(&b, " # worker - # (%s ... %s) #killed", now,
+			    now);
+			buf_printf(report, "line %zu: cancelled (it was %s)\n",
+			    l, it.kind == TF_FAILED ? "waiting for a retry" :
+			    "pending");
+		}
+		if (buf_failed(&b) || patch_replace(p, f->off[l - 1], len, b.s,
+		    b.len) == -1)
+			goto nomem;
+	}
+	buf_free(&b);
+	if (!buf_failed(report))
+		return 0;
+nomem:
+	buf_free(&b);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int
+claim_pause(const struct tf_file *f, int on, const char *now,
+    struct patch *p, struct buf *report, char *err, size_t errlen)
+{
+	struct tf_item	 it;
+	struct buf	 b = BUF_INIT;
+	size_t		 i, at = 0, n = 0;
+	char		 e[8];
+
+	for (i = 0; i < f->nline; i++) {
+		tf_classify(f->buf + f->off[i], tf_linelen(f, i), i + 1, &it,
+		    e, sizeof(e));
+		if (i == 0 && it.kind == TF_HEADER)
+			at = f->off[1];
+		if (it.kind != TF_PAUSE)
+			continue;
+		n++;
+		if (on) {
+			buf_adds(report, "paused already: ");
+			buf_add(report, f->buf + f->off[i], tf_linelen(f, i));
+			buf_addc(report, '\n');
+			break;
+		}
+		if (patch_replace(p, f->off[i], f->off[i + 1] - f->off[i], "",
+		    0) == -1)
+			goto nomem;
+	}
+	if (on && n == 0) {
+		buf_printf(&b, "#PAUSED since %s: workers start nothing new "
+		    "(rtq --resume)%s", now, f->eol);
+		if (buf_failed(&b) || patch_replace(p, at, 0, b.s, b.len) == -1)
+			goto nomem;
+		buf_adds(report, "paused: workers finish what they run and "
+		    "start nothing new\n");
+	} else if (!on)
+		buf_adds(report, n > 0 ? "resumed\n" : "not paused\n");
+	buf_free(&b);
+	if (!buf_failed(report))
+		return 0;
+nomem:
+	buf_free(&b);
+	snprintf(err, errlen, "out of memory");
+	return -1;
 }

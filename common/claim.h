@@ -29,6 +29,17 @@
  *  3. Nothing found: "wait" when some task may still come to W (pending
  *     but blocked, or running elsewhere and able to fail back to W), else
  *     "none".
+ *
+ * Failures (issue 12): a failed task is uncommented for another attempt
+ * while its failed attempts ("#lost" not counted) are at most its retry
+ * limit ("#retries=N" on the line, else W's); past it, or when it was
+ * killed, it stays commented: failed for good.  Such a line never ends
+ * ok, so the lines of its groups below it can never run: they are
+ * "blocked by failed line N", and no worker waits for them.  A failed
+ * line that a -j sibling of W failed goes to W only when no live worker of
+ * another process could take it.  A "#PAUSED" line stops the scan: W
+ * gets nothing below it (but its own claim whose reply it missed) and
+ * waits.
  */
 #ifndef RTQ_CLAIM_H
 #define RTQ_CLAIM_H
@@ -47,10 +58,20 @@ struct claim_req {
 	int		 fin_init;	/* that item was an init line */
 	const char	*fin_text;
 	size_t		 fin_textlen;
-	int		 fin_status;	/* 0..255, PROTO_ST_RELEASE, _LOST */
+	int		 fin_status;	/* 0..255, PROTO_ST_RELEASE, _LOST,
+					   _KILLED */
 	const char	*fin_log;	/* a failed task's log, or NULL */
+	long		 retries;	/* W's retry limit; -1: none */
 	int		 no_claim;	/* finish only */
 	const char	*now;		/* "MM-DD HH:MM:SS" */
+	/*
+	 * Other workers, for "another machine": the live ones (heard from
+	 * within their lease), and those of them in W's process (-j slots).
+	 */
+	const long	*live;
+	size_t		 nlive;
+	const long	*sibs;
+	size_t		 nsibs;
 };
 
 enum claim_answer {
@@ -67,6 +88,7 @@ struct claim_reply {
 	size_t		 pos;		/* W's new position */
 	size_t		 init_line;	/* 1-based, 0: none */
 	size_t		 task_line;	/* 1-based, 0: none */
+	int		 paused;	/* wait: a #PAUSED line holds W */
 	struct buf	 init_text;
 	struct buf	 task_text;
 };
@@ -110,10 +132,42 @@ long	claim_lost(const struct tf_file *, const long *ids, size_t nids,
 	    const char *now, struct patch *, char *err, size_t errlen);
 
 /*
- * How many pending tasks wait for an earlier task of their group (or a
- * barrier) to end #ok.  Returns the count, or (size_t)-1 (memory).
+ * The state of the queue: counts of its tasks (struct proto_tally:
+ * done, failed for good, killed, blocked by a failed one, failed and to
+ * be retried, pending, running, and whether a #PAUSED line is there).
+ * A pending or retried task blocked by a task that never ends ok counts
+ * as blocked, not pending.  With by (f->nline entries) given, by[i] is
+ * the failed line (1-based) that blocks line i for good, else 0; with
+ * waiting (f->nline entries), waiting[i] is 1 for a pending task held
+ * back by an earlier one that may still end ok.  Returns 0, or -1
+ * (memory).
  */
-size_t	claim_blocked(const struct tf_file *);
+int	claim_tally(const struct tf_file *, struct proto_tally *, size_t *by,
+	    unsigned char *waiting);
+
+/*
+ * Kill lines (1-based, n of them): a pending or to-be-retried task is
+ * cancelled (commented out, annotated " # worker - # (NOW ... NOW)
+ * #killed"); a running one is marked " kill NOW" in its annotation, and
+ * its worker's id goes to workers[k] (else -1 there) for the caller to
+ * tell it.  Anything else (not a task, finished, an init line) is an
+ * error and nothing is changed.  What was done goes to report, a line
+ * each.  Returns 0, or -1 with err.
+ */
+int	claim_kill(const struct tf_file *, const size_t *lines, size_t n,
+	    const char *now, struct patch *, long *workers, struct buf *report,
+	    char *err, size_t errlen);
+
+/* Whether running item it has been asked to stop by rtq --kill. */
+int	claim_kill_asked(const struct tf_item *);
+
+/*
+ * Pause (on) or resume: insert "#PAUSED since NOW ..." at the top (after
+ * the header), or drop every #PAUSED line.  What was done goes to report.
+ * Returns 0 or -1 (memory).
+ */
+int	claim_pause(const struct tf_file *, int on, const char *now,
+	    struct patch *, struct buf *report, char *err, size_t errlen);
 
 /* Format a time stamp as the task file holds it: "MM-DD HH:MM:SS". */
 struct tm;

@@ -15,9 +15,9 @@ const struct proto_opdef proto_ops[PROTO_NOPS] = {
 	[PROTO_REGISTER] = { "register", 0, 2, PROTO_F_SERVE,
 	    "[ID|-] [NAME]" },
 	[PROTO_NEXT] = { "next", 2, 6, PROTO_F_SERVE | PROTO_F_WORKER,
-	    "WORKER POS [init|task LINE STATUS TEXT]" },
+	    "WORKER[/SEQ][,r=N][,m=KEY] POS [init|task LINE STATUS TEXT]" },
 	[PROTO_FINISH] = { "finish", 5, 5, PROTO_F_SERVE | PROTO_F_WORKER,
-	    "WORKER init|task LINE STATUS TEXT" },
+	    "WORKER[/SEQ][,r=N] init|task LINE STATUS TEXT" },
 	[PROTO_RESET] = { "reset", 0, 2, PROTO_F_SERVE, "[K] [--failed]" },
 	[PROTO_ADD] = { "add", 0, 1, PROTO_F_STDIN, "[COMMAND]" },
 	[PROTO_CAT] = { "cat", 0, 0, 0, "" },
@@ -30,7 +30,11 @@ const struct proto_opdef proto_ops[PROTO_NOPS] = {
 	[PROTO_BYE] = { "bye", 1, 1, PROTO_F_SERVE | PROTO_F_WORKER,
 	    "WORKER" },
 	[PROTO_SERVE] = { "serve", 0, 1, PROTO_F_STDIN, "[HOLD_MS]" },
-	[PROTO_VERSION_OP] = { "version", 0, 0, PROTO_F_NOFILE, "" }
+	[PROTO_VERSION_OP] = { "version", 0, 0, PROTO_F_NOFILE, "" },
+	[PROTO_TALLY] = { "tally", 0, 0, PROTO_F_SERVE, "" },
+	[PROTO_KILL] = { "kill", 1, 1, 0, "LINE[,LINE...]" },
+	[PROTO_PAUSE] = { "pause", 0, 0, 0, "" },
+	[PROTO_RESUME] = { "resume", 0, 0, 0, "" }
 };
 
 static const char *const fins[] = { "none", "done", "repeat", "orphan" };
@@ -91,24 +95,63 @@ has_lf(const char *s)
 	return s != NULL && strchr(s, '\n') != NULL;
 }
 
-/* "W" or "W/SEQ" */
+/* The hexadecimal number s[0..len) of 1 to 16 digits, into *v. */
 static int
-worker_word(const char *s, long *w, long long *seq)
+hex_ll(const char *s, size_t len, unsigned long long *v)
 {
-	const char	*slash = strchr(s, '/');
-	long long	 x;
+	size_t	 i;
+	int	 d;
 
-	*seq = -1;
-	if (slash == NULL)
-		return num(s, w);
-	if (num_ll(s, (size_t)(slash - s), 9, &x) == -1 ||
-	    num_ll(slash + 1, strlen(slash + 1), SEQ_DIGITS, seq) == -1)
+	if (len == 0 || len > 16)
 		return -1;
-	*w = (long)x;
+	for (*v = 0, i = 0; i < len; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else
+			return -1;
+		*v = *v << 4 | (unsigned)d;
+	}
 	return 0;
 }
 
-/* "N" (0..255), "N,log=PATH" (no white space), "release", "lost" */
+/* "W[/SEQ][,r=N][,m=KEY]" into q */
+static int
+worker_word(const char *s, struct proto_req *q)
+{
+	const char	*end = s + strcspn(s, ","), *slash;
+	long long	 x;
+
+	q->seq = -1;
+	slash = memchr(s, '/', (size_t)(end - s));
+	if (num_ll(s, (size_t)((slash != NULL ? slash : end) - s), 9, &x) ==
+	    -1)
+		return -1;
+	q->worker = (long)x;
+	if (slash != NULL && num_ll(slash + 1, (size_t)(end - slash - 1),
+	    SEQ_DIGITS, &q->seq) == -1)
+		return -1;
+	while (*end == ',') {
+		s = end + 1;
+		end = s + strcspn(s, ",");
+		if (strncmp(s, "r=", 2) == 0 && q->retries < 0 &&
+		    num_ll(s + 2, (size_t)(end - s - 2), 4, &x) == 0)
+			q->retries = (long)x;
+		else if (strncmp(s, "m=", 2) == 0 && q->machine == 0 &&
+		    hex_ll(s + 2, (size_t)(end - s - 2), &q->machine) == 0 &&
+		    q->machine != 0)
+			continue;
+		else
+			return -1;
+	}
+	return *end == '\0' ? 0 : -1;
+}
+
+/*
+ * "N" (0..255), "N,log=PATH" (no white space), "release", "lost",
+ * "killed"
+ */
 static int
 status_word(const char *s, int *status, const char **log)
 {
@@ -123,6 +166,10 @@ status_word(const char *s, int *status, const char **log)
 	}
 	if (strcmp(s, "lost") == 0) {
 		*status = PROTO_ST_LOST;
+		return 0;
+	}
+	if (strcmp(s, "killed") == 0) {
+		*status = PROTO_ST_KILLED;
 		return 0;
 	}
 	if (num_ll(s, n, 3, &v) == -1 || v > 255)
@@ -162,6 +209,7 @@ proto_req_init(struct proto_req *q, enum proto_op op)
 	q->op = op;
 	q->worker = -1;
 	q->seq = -1;
+	q->retries = -1;
 }
 
 int
@@ -202,8 +250,8 @@ decode_item_req(struct proto_req *q, int argc, char *const *argv,
 	if (!fin && argc != 2 && argc != 6)
 		return -1;
 	*msg = "WORKER must be a number from 0 to 999999999, optionally "
-	    "followed by /SEQ";
-	if (worker_word(argv[0], &q->worker, &q->seq) == -1)
+	    "followed by /SEQ, ,r=RETRIES and ,m=KEY";
+	if (worker_word(argv[0], q) == -1 || (fin && q->machine != 0))
 		return -1;
 	if (!fin) {
 		*msg = "POS must be a line number";
@@ -217,6 +265,25 @@ decode_item_req(struct proto_req *q, int argc, char *const *argv,
 	    "(0-255, release, lost) and one line of text";
 	q->has_item = 1;
 	return item_words(argv + i, &q->item);
+}
+
+/* "L[,L...]": at most PROTO_MAXLINES line numbers */
+static int
+decode_lines(struct proto_req *q, const char *s)
+{
+	const char	*end;
+	long long	 v;
+
+	for (;;) {
+		end = s + strcspn(s, ",");
+		if (q->nlines == PROTO_MAXLINES ||
+		    num_ll(s, (size_t)(end - s), 9, &v) == -1 || v == 0)
+			return -1;
+		q->lines[q->nlines++] = (size_t)v;
+		if (*end == '\0')
+			return 0;
+		s = end + 1;
+	}
 }
 
 static int
@@ -248,6 +315,9 @@ decode_other(struct proto_req *q, int argc, char *const *argv,
 			else
 				return -1;
 		return 0;
+	case PROTO_KILL:
+		*msg = "kill: expected LINE[,LINE...]: line numbers";
+		return decode_lines(q, argv[0]);
 	case PROTO_SERVE:
 		*msg = "serve: HOLD_MS must be a number of milliseconds";
 		return argc == 1 && num(argv[0], &q->hold) == -1 ? -1 : 0;
@@ -305,7 +375,7 @@ proto_decode_line(struct proto_req *q, char *line, size_t len,
 	char	*words[PROTO_MAXWORDS], *p;
 	int	 k, nw = 0, maxw;
 
-	memset(q, 0, sizeof(*q));
+	proto_req_init(q, PROTO_REGISTER);
 	if (memchr(line, '\0', len) != NULL) {
 		*msg = "serve: a request holds a NUL byte";
 		return -1;
@@ -349,6 +419,8 @@ add_status(struct proto_words *w, int status, const char *log)
 		return add_word(w, "release");
 	if (status == PROTO_ST_LOST)
 		return add_word(w, "lost");
+	if (status == PROTO_ST_KILLED)
+		return add_word(w, "killed");
 	if (status < 0 || status > 255)
 		return -1;
 	if (log != NULL && *log != '\0') {
@@ -365,7 +437,7 @@ static int
 encode_store(const struct proto_req *q, struct proto_words *w)
 {
 	const struct proto_item *it = &q->item;
-	int	 n = 0, r = 0;
+	int	 i, n = 0, r = 0;
 
 	switch (q->op) {
 	case PROTO_REGISTER:
@@ -378,9 +450,14 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 		break;
 	case PROTO_NEXT:
 	case PROTO_FINISH:
-		r |= q->seq >= 0 ? buf_printf(&w->store, "%ld/%lld",
-		    q->worker, q->seq) | buf_addc(&w->store, '\0') :
-		    add_num(w, "%lld", q->worker);
+		r |= buf_printf(&w->store, "%ld", q->worker);
+		if (q->seq >= 0)
+			r |= buf_printf(&w->store, "/%lld", q->seq);
+		if (q->retries >= 0)
+			r |= buf_printf(&w->store, ",r=%ld", q->retries);
+		if (q->machine != 0 && q->op == PROTO_NEXT)
+			r |= buf_printf(&w->store, ",m=%llx", q->machine);
+		r |= buf_addc(&w->store, '\0');
 		n = 1;
 		if (q->op == PROTO_NEXT) {
 			r |= add_num(w, "%lld", (long long)q->pos);
@@ -418,6 +495,15 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 	case PROTO_SERVE:
 		if (q->hold > 0)
 			r |= add_num(w, "%lld", q->hold), n++;
+		break;
+	case PROTO_KILL:
+		if (q->nlines < 1 || q->nlines > PROTO_MAXLINES)
+			return -1;
+		for (i = 0; i < q->nlines; i++)
+			r |= buf_printf(&w->store, "%s%zu", i ? "," : "",
+			    q->lines[i]);
+		r |= buf_addc(&w->store, '\0');
+		n++;
 		break;
 	case PROTO_HEARTBEAT:
 	case PROTO_BYE:
@@ -514,7 +600,7 @@ int
 proto_encode_reply(const struct proto_reply *r, struct buf *out)
 {
 	static const char *const kinds[] = { "work", "wait", "none", "id",
-	    "ok", "locked", "error", "lost" };
+	    "ok", "locked", "error", "lost", "kill" };
 	const char	*p;
 	int		 i, e = 0;
 
@@ -531,6 +617,9 @@ proto_encode_reply(const struct proto_reply *r, struct buf *out)
 	case PROTO_ID:
 		e |= buf_printf(out, " %ld", r->id);
 		break;
+	case PROTO_KILLREQ:
+		e |= buf_printf(out, " %zu", r->pos);
+		break;
 	case PROTO_OK:
 		if (r->okw == PROTO_OK_ADDED || r->okw == PROTO_OK_KEPT)
 			e |= buf_printf(out, " %s %lld", r->okw ==
@@ -540,6 +629,14 @@ proto_encode_reply(const struct proto_reply *r, struct buf *out)
 		else if (r->okw == PROTO_OK_VERSION)
 			e |= buf_printf(out, " rtq-claim %s protocol %d",
 			    r->version, r->protocol);
+		else if (r->okw == PROTO_OK_TALLY) {
+			const struct proto_tally *t = &r->tally;
+
+			e |= buf_printf(out, " tally %lld %lld %lld %lld %lld "
+			    "%lld %lld %lld", t->done, t->failed, t->killed,
+			    t->blocked, t->retry, t->pending, t->running,
+			    t->paused);
+		}
 		break;
 	case PROTO_ERROR:
 		e |= buf_printf(out, " %d ", r->code);
@@ -624,6 +721,25 @@ head_ok(const char *p, struct proto_reply *r)
 		r->okw = w[0] == 'a' ? PROTO_OK_ADDED : PROTO_OK_KEPT;
 		return num_ll(p, strlen(p), SEQ_DIGITS, &r->count);
 	}
+	if (strcmp(w, "tally") == 0) {
+		long long *v[8];
+		int	 i;
+
+		v[0] = &r->tally.done;
+		v[1] = &r->tally.failed;
+		v[2] = &r->tally.killed;
+		v[3] = &r->tally.blocked;
+		v[4] = &r->tally.retry;
+		v[5] = &r->tally.pending;
+		v[6] = &r->tally.running;
+		v[7] = &r->tally.paused;
+		r->okw = PROTO_OK_TALLY;
+		for (i = 0; i < 8; i++)
+			if (word(&p, w, sizeof(w)) == -1 ||
+			    num_ll(w, strlen(w), SEQ_DIGITS, v[i]) == -1)
+				return -1;
+		return *p == '\0' ? 0 : -1;
+	}
 	if (strcmp(w, "rtq-claim") == 0) {
 		r->okw = PROTO_OK_VERSION;
 		if (word(&p, r->version, sizeof(r->version)) == -1 ||
@@ -646,7 +762,7 @@ proto_decode_head(const char *line, struct proto_reply *r)
 		{ "work", PROTO_WORK }, { "wait", PROTO_WAIT },
 		{ "none", PROTO_NONE }, { "id", PROTO_ID }, { "ok", PROTO_OK },
 		{ "locked", PROTO_LOCKED }, { "error", PROTO_ERROR },
-		{ "lost", PROTO_LOST }
+		{ "lost", PROTO_LOST }, { "kill", PROTO_KILLREQ }
 	};
 	const char	*p;
 	char		 w[16];
@@ -672,6 +788,8 @@ proto_decode_head(const char *line, struct proto_reply *r)
 		return head_claim(p, r);
 	case PROTO_ID:
 		return num(p, &r->id);
+	case PROTO_KILLREQ:
+		return num_z(p, &r->pos) == -1 || r->pos == 0 ? -1 : 0;
 	case PROTO_OK:
 		return head_ok(p, r);
 	case PROTO_ERROR:

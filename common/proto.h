@@ -25,11 +25,15 @@
  *	RTQ1 ok [WORDS]		done; WORDS: "added N" (add), "kept N" (put),
  *				"SIZE" (cat, the file's bytes follow),
  *				"rtq-claim VERSION protocol N" (version, and
- *				the answer to a session's hello line);
+ *				the answer to a session's hello line),
+ *				"tally DONE FAILED KILLED BLOCKED RETRY PENDING
+ *				RUNNING PAUSED" (tally: struct proto_tally);
  *				status's report follows a plain "ok"
  *	RTQ1 locked		the lock is held until stdin closes
  *	RTQ1 lost		this worker was declared lost (its lease ran
  *				out); its task went to others
+ *	RTQ1 kill LINE		(to a heartbeat) rtq --kill asked to stop the
+ *				task on LINE: stop it, report it "killed"
  *	RTQ1 error CODE MESSAGE	failed; CODE is rtq-claim's exit status
  *
  * FIN says what became of the reported item: none, done, repeat (it had
@@ -49,6 +53,7 @@
 #define PROTO_MAGIC	"RTQ1"
 #define PROTO_VERSION	1
 #define PROTO_MAXWORDS	8	/* words of a request after OP and FILE */
+#define PROTO_MAXLINES	256	/* lines of one kill request */
 
 /*
  * rtq-claim's exit statuses, and the CODE of an error reply.  Library code
@@ -66,11 +71,13 @@ enum proto_code {
 /* The status of a reported item: 0..255, or one of these. */
 #define PROTO_ST_RELEASE (-1)	/* not run: give the task back */
 #define PROTO_ST_LOST	(-2)	/* its worker was declared lost */
+#define PROTO_ST_KILLED	(-3)	/* stopped by rtq --kill: not retried */
 
 enum proto_op {
 	PROTO_REGISTER, PROTO_NEXT, PROTO_FINISH, PROTO_RESET, PROTO_ADD,
 	PROTO_CAT, PROTO_PUT, PROTO_LOCK, PROTO_STATUS, PROTO_HEARTBEAT,
-	PROTO_BYE, PROTO_SERVE, PROTO_VERSION_OP,
+	PROTO_BYE, PROTO_SERVE, PROTO_VERSION_OP, PROTO_TALLY, PROTO_KILL,
+	PROTO_PAUSE, PROTO_RESUME,
 	PROTO_NOPS
 };
 
@@ -93,7 +100,8 @@ extern const struct proto_opdef proto_ops[PROTO_NOPS];
 struct proto_item {
 	int		 init;		/* an init line, else a task */
 	size_t		 line;		/* 1-based */
-	int		 status;	/* 0..255, PROTO_ST_RELEASE or _LOST */
+	int		 status;	/* 0..255, PROTO_ST_RELEASE, _LOST,
+					   _KILLED */
 	const char	*log;		/* a failed task's log, or NULL */
 	const char	*text;		/* one line: no LF, no NUL */
 };
@@ -112,6 +120,12 @@ struct proto_req {
 	const char	*command;	/* add: NULL reads standard input */
 	int		 json, color;	/* status */
 	long		 hold;		/* serve: ms a "wait" may be held, 0 */
+	long		 retries;	/* next, finish: the worker's retry
+					   limit; -1 not sent (no limit) */
+	unsigned long long machine;	/* next: the worker's process (its -j
+					   slots share it); 0 not sent */
+	size_t		 lines[PROTO_MAXLINES];	/* kill */
+	int		 nlines;
 };
 
 /*
@@ -127,7 +141,7 @@ struct proto_words {
 
 enum proto_kind {
 	PROTO_WORK, PROTO_WAIT, PROTO_NONE, PROTO_ID, PROTO_OK,
-	PROTO_LOCKED, PROTO_ERROR, PROTO_LOST
+	PROTO_LOCKED, PROTO_ERROR, PROTO_LOST, PROTO_KILLREQ
 };
 
 enum proto_fin {
@@ -143,12 +157,19 @@ enum proto_okw {
 	PROTO_OK_ADDED,			/* "added N" */
 	PROTO_OK_KEPT,			/* "kept N" */
 	PROTO_OK_SIZE,			/* "N", then N bytes (cat) */
-	PROTO_OK_VERSION		/* "rtq-claim VERSION protocol N" */
+	PROTO_OK_VERSION,		/* "rtq-claim VERSION protocol N" */
+	PROTO_OK_TALLY			/* "tally N N N N N N N N" */
+};
+
+/* What a tally counts (see claim_tally); the order of the words. */
+struct proto_tally {
+	long long	 done, failed, killed, blocked, retry, pending,
+			 running, paused;
 };
 
 struct proto_reply {
 	enum proto_kind	 kind;
-	/* work, wait, none */
+	/* work, wait, none; kill: the line to stop */
 	size_t		 pos;
 	enum proto_fin	 fin;
 	int		 nitems;	/* 0..2 (work: 1 or 2) */
@@ -161,6 +182,7 @@ struct proto_reply {
 	long long	 count;		/* added, kept, size */
 	char		 version[32];	/* VERSION (ok rtq-claim ...) */
 	int		 protocol;
+	struct proto_tally tally;	/* ok tally */
 	/* error */
 	int		 code;		/* enum proto_code */
 	const char	*msg;

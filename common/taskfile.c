@@ -10,6 +10,8 @@
 
 #define ANN_MARK	" # worker "
 #define ANN_MARKLEN	(sizeof(ANN_MARK) - 1)
+#define PAUSE_MARK	"#PAUSED"
+#define PAUSE_MARKLEN	(sizeof(PAUSE_MARK) - 1)
 
 static int
 is_space(char c)
@@ -230,8 +232,13 @@ ann_find(const char *s, size_t len)
 
 	while ((p = mem_find(p, (size_t)(end - p), ANN_MARK, ANN_MARKLEN))
 	    != NULL) {
-		for (q = p + ANN_MARKLEN; q < end && is_digit(*q); q++)
-			;
+		/* "worker -": a line cancelled by rtq --kill before it ran */
+		q = p + ANN_MARKLEN;
+		if (q < end && *q == '-')
+			q++;
+		else
+			for (; q < end && is_digit(*q); q++)
+				;
 		if (q > p + ANN_MARKLEN && end - q >= 4 &&
 		    memcmp(q, " # (", 4) == 0)
 			return p;
@@ -250,6 +257,10 @@ tf_ann_next(const char **pp, const char *end, struct tf_ann *a)
 		return 0;
 	q = p + ANN_MARKLEN;
 	a->worker = 0;
+	if (*q == '-') {
+		a->worker = -1;
+		q++;
+	}
 	while (is_digit(*q) && a->worker <= TF_MAXID)
 		a->worker = a->worker * 10 + (*q++ - '0');
 	q += 4;					/* " # (" */
@@ -324,6 +335,11 @@ special_comment(const char *s, size_t len, size_t lineno, struct tf_item *it)
 			it->kind = TF_HEADER;
 		else if (tf_parse_id(p, (size_t)(end - p), &it->id) == 0)
 			it->kind = TF_HEADER;
+		return 1;
+	}
+	if (len >= PAUSE_MARKLEN && memcmp(s, PAUSE_MARK, PAUSE_MARKLEN) == 0 &&
+	    (len == PAUSE_MARKLEN || s[PAUSE_MARKLEN] == ' ')) {
+		it->kind = TF_PAUSE;
 		return 1;
 	}
 	if (len > 9 && memcmp(s, "# worker ", 9) == 0) {
@@ -435,6 +451,8 @@ tf_classify(const char *s, size_t len, size_t lineno, struct tf_item *it,
 			it->kind = TF_RUNNING;
 		else if (tf_status_ok(it->status, it->statuslen))
 			it->kind = TF_DONE;
+		else
+			it->kind = TF_GIVENUP;
 		if (it->kind != TF_RUNNING)
 			return 0;
 		return tags_check(it, &init, err, errlen);
@@ -537,4 +555,51 @@ tf_timeout(const char *text, size_t len, double *secs)
 		    1 : -1;
 	}
 	return 0;
+}
+
+int
+tf_retries(const char *text, size_t len, long *n)
+{
+	const char	*c = tf_comment(text, len), *end = text + len, *q;
+
+	for (; c != NULL && c < end; c++) {
+		if ((c = memchr(c, '#', (size_t)(end - c))) == NULL)
+			break;
+		if ((size_t)(end - c) < 9 || memcmp(c, "#retries=", 9) != 0)
+			continue;
+		for (q = c + 9; q < end && *q != '#' && !is_space(*q); q++)
+			;
+		if (q == c + 9 || q - c - 9 > 4)
+			return -1;
+		for (*n = 0, c += 9; c < q; c++) {
+			if (!is_digit(*c))
+				return -1;
+			*n = *n * 10 + (*c - '0');
+		}
+		return *n <= TF_MAXRETRIES ? 1 : -1;
+	}
+	return 0;
+}
+
+size_t
+tf_failures(const struct tf_item *it)
+{
+	const char	*p = it->ann;
+	struct tf_ann	 a;
+	size_t		 n = 0;
+
+	if (p == NULL)
+		return 0;
+	while (tf_ann_next(&p, it->ann + it->annlen, &a) == 1)
+		if (!a.open && !tf_status_ok(a.status, a.statuslen) &&
+		    !(a.statuslen == 4 && memcmp(a.status, "lost", 4) == 0))
+			n++;
+	return n;
+}
+
+int
+tf_status_is(const char *status, size_t len, const char *word)
+{
+	return status != NULL && len == strlen(word) &&
+	    memcmp(status, word, len) == 0;
 }

@@ -35,7 +35,10 @@ enum tf_kind {
 	TF_PENDING,
 	TF_RUNNING,
 	TF_DONE,
-	TF_FAILED
+	TF_FAILED,		/* ended not ok, uncommented: to be retried */
+	TF_GIVENUP,		/* ended not ok, commented: failed for good
+				   (no attempt left), or killed */
+	TF_PAUSE		/* "#PAUSED ...": nothing below is claimed */
 };
 
 /* A buffer split into lines: line i is buf[off[i] .. off[i+1]). */
@@ -153,6 +156,23 @@ int	 tf_duration(const char *s, size_t len, double *secs);
  * none, -1 when it is malformed.
  */
 int	 tf_timeout(const char *text, size_t len, double *secs);
+
+/*
+ * The per-line retry limit: a "#retries=N" token in its shell comment, N
+ * from 0 to TF_MAXRETRIES.  Returns 1 with *n, 0 when there is none, -1
+ * when it is malformed.
+ */
+#define TF_MAXRETRIES	1000
+int	 tf_retries(const char *text, size_t len, long *n);
+
+/*
+ * The failed attempts of a line: its ended annotations whose status is not
+ * "ok", "#lost" excepted (the worker went away; the task did not fail).
+ */
+size_t	 tf_failures(const struct tf_item *);
+
+/* Whether status bytes are exactly word ("killed", "lost", ...). */
+int	 tf_status_is(const char *status, size_t len, const char *word);
 
 /* Parse a decimal worker id (0..TF_MAXID). Returns 0 or -1. */
 int	 tf_parse_id(const char *s, size_t len, long *);

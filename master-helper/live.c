@@ -32,10 +32,16 @@ live_format(const struct live *l, struct buf *b)
 			buf_printf(b, "prev %zu %llu %lld %lld %llu\n", i,
 			    l->prev[i].ino, l->prev[i].size, l->prev[i].when,
 			    l->prev[i].dev);
-	for (i = 0; i < l->n; i++)
-		buf_printf(b, "%ld %lld %ld %lld%s\n", l->e[i].w,
+	for (i = 0; i < l->n; i++) {
+		buf_printf(b, "%ld %lld %ld %lld%s", l->e[i].w,
 		    l->e[i].seen, l->e[i].lease, l->e[i].seq,
 		    l->e[i].lost ? " lost" : "");
+		if (l->e[i].machine != 0)
+			buf_printf(b, " m=%llx", l->e[i].machine);
+		if (l->e[i].kill != 0)
+			buf_printf(b, " kill=%zu", l->e[i].kill);
+		buf_addc(b, '\n');
+	}
 	return buf_failed(b) ? -1 : 0;
 }
 
@@ -74,7 +80,7 @@ int
 live_load(int fd, struct live *l)
 {
 	struct buf	 b = BUF_INIT;
-	char		*p, *nl;
+	char		*p, *nl, *sv;
 
 	memset(l, 0, sizeof(*l));
 	if (read_bounded(fd, &b) == -1) {
@@ -130,7 +136,17 @@ live_load(int fd, struct live *l)
 		k += q != p;
 		if (k < 4 || e.w < 0 || e.lease <= 0)
 			continue;
-		e.lost = strcmp(q, " lost") == 0;
+		e.lost = 0;
+		e.machine = 0;
+		e.kill = 0;
+		for (p = strtok_r(q, " ", &sv); p != NULL;
+		    p = strtok_r(NULL, " ", &sv))
+			if (strcmp(p, "lost") == 0)
+				e.lost = 1;
+			else if (strncmp(p, "m=", 2) == 0)
+				e.machine = strtoull(p + 2, NULL, 16);
+			else if (strncmp(p, "kill=", 5) == 0)
+				e.kill = (size_t)strtoull(p + 5, NULL, 10);
 		if (live_touch(l, e.w, e.seen, e.lease) == NULL) {
 			buf_free(&b);
 			live_free(l);
@@ -139,6 +155,8 @@ live_load(int fd, struct live *l)
 		}
 		live_get(l, e.w)->lost = e.lost;
 		live_get(l, e.w)->seq = e.seq;
+		live_get(l, e.w)->machine = e.machine;
+		live_get(l, e.w)->kill = e.kill;
 	}
 	buf_free(&b);
 	return 0;
@@ -210,6 +228,8 @@ live_touch(struct live *l, long w, long long now, long lease)
 		e->lease = LIVE_LEASE;
 		e->seq = -1;
 		e->lost = 0;
+		e->machine = 0;
+		e->kill = 0;
 	}
 	e->seen = now;
 	if (lease > 0)

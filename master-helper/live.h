@@ -2,11 +2,13 @@
  * live: when rtq-claim last heard from each worker (SPEC 5, liveness).
  *
  * Kept in the content of the lock file "<taskfile>.lock", which runtask.sh
- * only flocks and never reads, as lines "W SEEN LEASE SEQ [lost]": worker
- * id, the master's clock (seconds since the epoch) when it last made a
- * request, its lease in seconds, and the sequence number of its last
- * request (a request that comes again with the same number is a retry
- * whose reply was lost: it is not applied twice).  Lines "prev SLOT INO
+ * only flocks and never reads, as lines "W SEEN LEASE SEQ [lost] [m=KEY]
+ * [kill=LINE]": worker id, the master's clock (seconds since the epoch)
+ * when it last made a request, its lease in seconds, and the sequence
+ * number of its last request (a request that comes again with the same
+ * number is a retry whose reply was lost: it is not applied twice); the
+ * key of its process, which its -j slots share; the line of the task
+ * rtq --kill asked it to stop (told on its heartbeats).  Lines "prev SLOT INO
  * SIZE WHEN DEV" remember the versions recent rewrites replaced, kept
  * linked beside the task file, and how many of their bytes are in the
  * current file; "next SLOT" the slot the next rewrite takes (see tfio.h:
@@ -37,6 +39,8 @@ struct live_ent {
 	long		 lease;
 	long long	 seq;		/* of its last request; -1: none */
 	int		 lost;
+	unsigned long long machine;	/* its process (-j slots share it) */
+	size_t		 kill;		/* line rtq --kill asked it to stop */
 };
 
 struct live {

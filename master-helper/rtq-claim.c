@@ -150,6 +150,14 @@ struct job {
 	size_t			 k;
 	int			 failed_only;
 	long			 changed;
+	/* tally */
+	struct proto_tally	 tally;
+	/* kill, pause, resume: what was done, a line each */
+	struct buf		 report;
+	long			 kill_w[PROTO_MAXLINES];
+	/* next: the live workers, and those of W's process */
+	long			*live, *sibs;
+	size_t			 kill_line;	/* heartbeat: stop it */
 };
 
 /* Append the job's lines, in the file's line endings. */
@@ -289,11 +297,34 @@ job_run(struct job *j, const struct tf_file *f, struct patch *p, char *err,
 			r = TFIO_EDATA;
 		buf_free(&out);
 		return r;
+	case PROTO_TALLY:
+		if (claim_tally(f, &j->tally, NULL, NULL) == -1) {
+			snprintf(err, errlen, "out of memory");
+			return TFIO_EIO;
+		}
+		return 0;
+	case PROTO_KILL:
+		buf_reset(&j->report);
+		return claim_kill(f, j->q.lines, (size_t)j->q.nlines,
+		    j->req.now, p, j->kill_w, &j->report, err, errlen) == -1 ?
+		    TFIO_EDATA : 0;
+	case PROTO_PAUSE:
+	case PROTO_RESUME:
+		buf_reset(&j->report);
+		return claim_pause(f, j->q.op == PROTO_PAUSE, j->req.now, p,
+		    &j->report, err, errlen) == -1 ? TFIO_EIO : 0;
 	default:
 		claim_reply_free(&j->rep);
 		return claim_next(f, &j->req, p, &j->rep, err, errlen) == -1 ?
 		    TFIO_EDATA : 0;
 	}
+}
+
+/* Whether a tally says that nothing can run any more. */
+static int
+settled(const struct proto_tally *t)
+{
+	return t->pending + t->retry + t->running == 0;
 }
 
 /* The reply to a request carried out. */
@@ -320,6 +351,16 @@ job_reply(const struct job *j)
 		r.okw = PROTO_OK_KEPT;
 		r.count = j->kept;
 		break;
+	case PROTO_TALLY:
+		r.okw = PROTO_OK_TALLY;
+		r.tally = j->tally;
+		break;
+	case PROTO_HEARTBEAT:
+		if (j->kill_line > 0) {
+			r.kind = PROTO_KILLREQ;
+			r.pos = j->kill_line;
+		}
+		break;
 	case PROTO_NEXT:
 		r.kind = answers[c->answer];
 		r.pos = c->pos;
@@ -340,6 +381,9 @@ job_reply(const struct job *j)
 		break;
 	}
 	reply_put(&r);
+	if (j->q.op == PROTO_KILL || j->q.op == PROTO_PAUSE ||
+	    j->q.op == PROTO_RESUME)
+		fwrite(j->report.s, 1, j->report.len, stdout);
 }
 
 typedef int (*compute_fn)(void *, const struct tf_file *, struct patch *,
@@ -439,7 +483,7 @@ static int
 liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 {
 	struct live	*lv = t->live;
-	struct live_ent	*e;
+	struct live_ent	*e = NULL;
 	long		 w = j->req.worker;
 	int		 bye = j->q.op == PROTO_BYE;
 
@@ -453,7 +497,9 @@ liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 	else if ((e = live_touch(lv, w, t->now, j->lease)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return TFIO_EIO;
-	} else if (j->seq >= 0 && e->seq >= 0 && j->seq < e->seq) {
+	} else if (j->q.op == PROTO_HEARTBEAT && e->kill > 0)
+		j->kill_line = e->kill;
+	else if (j->seq >= 0 && e->seq >= 0 && j->seq < e->seq) {
 		/*
 		 * Older than a request already applied: a delayed copy, or
 		 * another process that says it is W.  Never applied.
@@ -472,7 +518,51 @@ liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 		j->req.fin_line = 0;
 		j->retry = 1;
 	}
+	if (!bye && e != NULL) {
+		if (j->q.machine != 0)
+			e->machine = j->q.machine;
+		/* a report ends what a kill asked for */
+		if (j->req.fin_line > 0 && !j->req.fin_init)
+			e->kill = 0;
+	}
 	return release_lost(t, w, j->req.now, err, errlen);
+}
+
+/*
+ * For a claim of worker w: the live workers (heard from within their
+ * lease, not lost) and those of them in w's process, from the table.
+ * Returns 0 or TFIO_EIO (memory).
+ */
+static int
+others(struct tfio *t, struct job *j, char *err, size_t errlen)
+{
+	struct live	*lv = t->live;
+	struct live_ent	*me = live_get(lv, j->req.worker);
+	size_t		 i;
+
+	free(j->live);
+	free(j->sibs);
+	j->live = calloc(lv->n + 1, sizeof(long));
+	j->sibs = calloc(lv->n + 1, sizeof(long));
+	if (j->live == NULL || j->sibs == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return TFIO_EIO;
+	}
+	j->req.nlive = j->req.nsibs = 0;
+	for (i = 0; i < lv->n; i++) {
+		struct live_ent *e = &lv->e[i];
+
+		if (e->lost || t->now - e->seen > e->lease ||
+		    e->w == j->req.worker)
+			continue;
+		j->live[j->req.nlive++] = e->w;
+		if (me != NULL && me->machine != 0 &&
+		    e->machine == me->machine)
+			j->sibs[j->req.nsibs++] = e->w;
+	}
+	j->req.live = j->live;
+	j->req.sibs = j->sibs;
+	return 0;
 }
 
 /* A request failed: the reply says why, naming the file for TFIO_EDATA. */
@@ -525,6 +615,29 @@ id_free(struct tfio *t, long want, char *err, size_t errlen)
 }
 
 /*
+ * After a kill: each running line's worker is told on its next heartbeat
+ * (the table says which line); one that sends none is named.
+ */
+static void
+kill_tell(struct tfio *t, struct job *j)
+{
+	struct live_ent	*e;
+	int		 k;
+
+	for (k = 0; k < j->q.nlines; k++) {
+		if (j->kill_w[k] < 0)
+			continue;
+		if ((e = live_get(t->live, j->kill_w[k])) != NULL && !e->lost)
+			e->kill = j->q.lines[k];
+		else
+			buf_printf(&j->report, "line %zu: worker %ld sends no "
+			    "heartbeats here (lost, or a runtask.sh worker): "
+			    "it cannot be told; the line will not be retried\n",
+			    j->q.lines[k], j->kill_w[k]);
+	}
+}
+
+/*
  * Lock, read the clock, check liveness, read, compute, commit (again if
  * changed), save the table once, reply.
  */
@@ -546,7 +659,9 @@ transact(const char *path, struct job *j)
 	if ((r = tfio_open(&t, path, now, 0, err, sizeof(err))) != 0)
 		goto out;
 	if ((j->q.op == PROTO_ADD || j->q.op == PROTO_PUT ||
-	    j->q.op == PROTO_RESET) && caller_gone()) {
+	    j->q.op == PROTO_RESET || j->q.op == PROTO_KILL ||
+	    j->q.op == PROTO_PAUSE || j->q.op == PROTO_RESUME) &&
+	    caller_gone()) {
 		/* given up while the lock was held (Ctrl-C): change nothing */
 		snprintf(err, sizeof(err), "the caller went away while the "
 		    "lock was held; nothing done");
@@ -571,6 +686,9 @@ transact(const char *path, struct job *j)
 	if (j->q.op == PROTO_RESET && (r = release_lost(&t, -1, j->req.now,
 	    err, sizeof(err))) != 0)
 		goto save;
+	if (j->q.op == PROTO_NEXT && (r = others(&t, j, err, sizeof(err))) !=
+	    0)
+		goto save;
 	if (j->q.op != PROTO_HEARTBEAT && j->q.op != PROTO_BYE)
 		r = rewrite(&t, job_fn, j, err, sizeof(err));
 	if (r == 0 && j->q.op == PROTO_REGISTER) {
@@ -588,6 +706,8 @@ transact(const char *path, struct job *j)
 		if (e != NULL)
 			e->seq = j->seq;	/* applied: a repeat is a retry */
 	}
+	if (r == 0 && j->q.op == PROTO_KILL)
+		kill_tell(&t, j);
 save:
 	/*
 	 * The table, once (see tfio.h): when the worker was heard from, its
@@ -605,8 +725,9 @@ out:
 		fail_file(r, &t, err);
 	else if (lost)
 		reply_kind(PROTO_LOST);
-	else if (j->hold && j->q.op == PROTO_NEXT &&
-	    j->rep.answer == CLAIM_WAIT)
+	else if (j->hold && ((j->q.op == PROTO_NEXT &&
+	    j->rep.answer == CLAIM_WAIT) || (j->q.op == PROTO_TALLY &&
+	    !settled(&j->tally))))
 		j->held = 1;		/* see serve_held */
 	else
 		job_reply(j);
@@ -717,6 +838,7 @@ job_parse(struct job *j, const struct proto_req *q, const char **msg)
 	j->has_worker = (proto_ops[q->op].flags & PROTO_F_WORKER) != 0;
 	j->req.no_claim = q->op == PROTO_FINISH;
 	j->req.pos = q->pos;
+	j->req.retries = q->retries;
 	if (q->has_item) {
 		j->req.fin_init = it->init;
 		j->req.fin_line = it->line;
@@ -738,6 +860,10 @@ job_parse(struct job *j, const struct proto_req *q, const char **msg)
 	case PROTO_RESET:
 	case PROTO_HEARTBEAT:
 	case PROTO_BYE:
+	case PROTO_TALLY:
+	case PROTO_KILL:
+	case PROTO_PAUSE:
+	case PROTO_RESUME:
 		return 0;
 	default:
 		*msg = "unknown subcommand";
@@ -750,6 +876,9 @@ job_free(struct job *j)
 {
 	claim_reply_free(&j->rep);
 	buf_free(&j->add);
+	buf_free(&j->report);
+	free(j->live);
+	free(j->sibs);
 }
 
 /* The task file's stat, or zeros when it cannot be had (then "changed"). */

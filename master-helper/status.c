@@ -26,10 +26,18 @@ struct failed_row {
 	const char	*text, *status, *log;
 	size_t		 textlen, statuslen, loglen;
 	long		 worker;
+	int		 final;		/* failed for good, or killed */
+	size_t		 attempts;	/* failed attempts (#lost aside) */
+	long		 limit;		/* the line's #retries, or -1 */
 };
 
 struct summary {
-	size_t		 pending, running, done, failed, blocked, init;
+	struct proto_tally t;		/* the counts (claim_tally) */
+	size_t		 blocked;	/* pending, waiting for their group */
+	size_t		 init;
+	const char	*paused;	/* "#PAUSED since ...": the stamp */
+	size_t		*by;		/* line i blocked for good by line */
+	size_t		 nline;
 	double		 busy_secs;	/* summed durations of ended tasks */
 	size_t		 ended;
 	struct worker_row *w;
@@ -123,12 +131,15 @@ add_failed(struct summary *sm, const struct tf_item *it, size_t i,
 	struct failed_row *fr;
 	const char	*p;
 
-	sm->failed++;
 	if ((fr = realloc(sm->f, (sm->nf + 1) * sizeof(*fr))) == NULL)
 		return -1;
 	sm->f = fr;
 	fr = &sm->f[sm->nf++];
 	fr->line = i + 1;
+	fr->final = it->kind == TF_GIVENUP;
+	fr->attempts = tf_failures(it);
+	if (tf_retries(it->text, it->textlen, &fr->limit) != 1)
+		fr->limit = -1;
 	fr->text = it->text;
 	fr->textlen = it->textlen;
 	fr->status = it->status;
@@ -195,7 +206,8 @@ add_line(struct summary *sm, const char *s, size_t len, size_t i,
 		time_t t1 = stamp_time(a.end, now);
 
 		if (!a.open && t0 != (time_t)-1 && t1 >= t0 &&
-		    (it.kind == TF_DONE || it.kind == TF_FAILED)) {
+		    (it.kind == TF_DONE || it.kind == TF_FAILED ||
+		    it.kind == TF_GIVENUP)) {
 			sm->busy_secs += (double)(t1 - t0);
 			sm->ended++;
 		}
@@ -205,14 +217,12 @@ add_line(struct summary *sm, const char *s, size_t len, size_t i,
 	case TF_INIT:
 		sm->init++;
 		break;
-	case TF_PENDING:
-		sm->pending++;
-		break;
-	case TF_DONE:
-		sm->done++;
+	case TF_PAUSE:
+		if (sm->paused == NULL && len >= 14 + TF_TIMELEN &&
+		    memcmp(s, "#PAUSED since ", 14) == 0)
+			sm->paused = s + 14;
 		break;
 	case TF_RUNNING:
-		sm->running++;
 		if ((w = worker_add(sm, it.worker)) == NULL)
 			goto nomem;
 		w->task_line = i + 1;
@@ -221,6 +231,7 @@ add_line(struct summary *sm, const char *s, size_t len, size_t i,
 		w->task_start = stamp_time(last.start, now);
 		break;
 	case TF_FAILED:
+	case TF_GIVENUP:
 		if (add_failed(sm, &it, i, s, len) == -1)
 			goto nomem;
 		break;
@@ -241,9 +252,11 @@ static int
 summarize(const struct tf_file *f, time_t now, struct summary *sm,
     char *err, size_t errlen)
 {
-	size_t	 i;
+	unsigned char	*waiting = NULL;
+	size_t		 i;
 
 	memset(sm, 0, sizeof(*sm));
+	sm->nline = f->nline;
 	for (i = 0; i < f->nline; i++)
 		if (add_line(sm, f->buf + f->off[i], tf_linelen(f, i), i, now,
 		    err, errlen) == -1)
@@ -257,11 +270,17 @@ summarize(const struct tf_file *f, time_t now, struct summary *sm,
 			sm->w[k] = sm->w[k - 1];
 		sm->w[k] = x;
 	}
-	/* pending tasks held back by groups */
-	if ((sm->blocked = claim_blocked(f)) == (size_t)-1) {
+	/* the counts; pending tasks held back by groups, or for good */
+	if ((sm->by = calloc(f->nline + 1, sizeof(*sm->by))) == NULL ||
+	    (waiting = calloc(f->nline + 1, 1)) == NULL ||
+	    claim_tally(f, &sm->t, sm->by, waiting) == -1) {
+		free(waiting);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	for (i = 0; i < f->nline; i++)
+		sm->blocked += waiting[i];
+	free(waiting);
 	return 0;
 }
 
@@ -345,6 +364,8 @@ col(int flags, const char *code)
 /* The figures both reports show, from the summary. */
 struct figures {
 	size_t		 total;		/* tasks, init lines aside */
+	size_t		 finished;	/* done, failed for good, killed, or
+					   blocked by those */
 	size_t		 busy;		/* workers with a task */
 	double		 avg;		/* seconds a task; -1: none ended */
 	double		 eta;		/* seconds left; -1: unknown */
@@ -355,14 +376,18 @@ figures(const struct summary *sm, struct figures *fg)
 {
 	size_t	 i;
 
-	fg->total = sm->pending + sm->running + sm->done + sm->failed;
+	const struct proto_tally *t = &sm->t;
+
+	fg->total = (size_t)(t->done + t->failed + t->killed + t->blocked +
+	    t->retry + t->pending + t->running);
+	fg->finished = (size_t)(t->done + t->failed + t->killed + t->blocked);
 	fg->busy = 0;
 	for (i = 0; i < sm->nw; i++)
 		fg->busy += sm->w[i].task_line > 0;
 	fg->avg = sm->ended > 0 ? sm->busy_secs / (double)sm->ended : -1;
 	fg->eta = -1;
 	if (fg->avg >= 0 && fg->busy > 0)
-		fg->eta = fg->avg * (double)(sm->pending + sm->failed) /
+		fg->eta = fg->avg * (double)(t->pending + t->retry) /
 		    (double)fg->busy + fg->avg / 2;
 }
 
@@ -432,8 +457,32 @@ json_failed(struct buf *out, const struct summary *sm)
 			json_str(out, sm->f[i].log, sm->f[i].loglen);
 		else
 			buf_adds(out, "null");
+		buf_printf(out, ",\"final\":%s,\"attempts\":%zu,"
+		    "\"retries_left\":", sm->f[i].final ? "true" : "false",
+		    sm->f[i].attempts);
+		if (sm->f[i].final)
+			buf_adds(out, "0");
+		else if (sm->f[i].limit >= 0)
+			buf_printf(out, "%ld", sm->f[i].limit + 1 -
+			    (long)sm->f[i].attempts);
+		else
+			buf_adds(out, "null");
 		buf_addc(out, '}');
 	}
+}
+
+static void
+json_blocked(struct buf *out, const struct summary *sm)
+{
+	size_t	 i;
+	int	 first = 1;
+
+	for (i = 0; i < sm->nline; i++)
+		if (sm->by[i] != 0) {
+			buf_printf(out, "%s{\"line\":%zu,\"by\":%zu}",
+			    first ? "" : ",", i + 1, sm->by[i]);
+			first = 0;
+		}
 }
 
 /* The report as one JSON document on a line. */
@@ -446,16 +495,25 @@ format_json(struct buf *out, const struct summary *sm, struct live *lv,
 	figures(sm, &fg);
 	buf_adds(out, "{\"file\":");
 	json_str(out, name, strlen(name));
-	buf_printf(out, ",\"time\":%lld,\"tasks\":{\"total\":%zu,"
-	    "\"pending\":%zu,\"blocked\":%zu,\"running\":%zu,"
-	    "\"done\":%zu,\"failed\":%zu},\"init_lines\":%zu,"
-	    "\"workers\":[", (long long)now, fg.total, sm->pending,
-	    sm->blocked, sm->running, sm->done, sm->failed, sm->init);
+	buf_printf(out, ",\"time\":%lld,\"paused\":", (long long)now);
+	if (sm->paused != NULL)
+		json_str(out, sm->paused, TF_TIMELEN);
+	else
+		buf_adds(out, "null");
+	buf_printf(out, ",\"tasks\":{\"total\":%zu,"
+	    "\"pending\":%lld,\"blocked\":%zu,\"running\":%lld,"
+	    "\"done\":%lld,\"failed\":%lld,\"to_retry\":%lld,"
+	    "\"killed\":%lld,\"blocked_by_failed\":%lld},"
+	    "\"init_lines\":%zu,\"workers\":[", fg.total, sm->t.pending,
+	    sm->blocked, sm->t.running, sm->t.done, sm->t.failed, sm->t.retry,
+	    sm->t.killed, sm->t.blocked, sm->init);
 	json_workers(out, sm, lv, now);
 	buf_adds(out, "],\"failed\":[");
 	json_failed(out, sm);
+	buf_adds(out, "],\"blocked_by_failed\":[");
+	json_blocked(out, sm);
 	buf_printf(out, "],\"progress\":{\"finished\":%zu,"
-	    "\"total\":%zu,\"average_seconds\":", sm->done, fg.total);
+	    "\"total\":%zu,\"average_seconds\":", fg.finished, fg.total);
 	json_secs(out, fg.avg);
 	buf_adds(out, ",\"eta_seconds\":");
 	json_secs(out, fg.eta);
@@ -476,28 +534,38 @@ text_head(struct buf *out, const struct summary *sm, const char *name,
 	claim_stamp(&tm, stamp);
 	buf_printf(out, "%s%s%s at %s\n", col(flags, "\033[1m"), name,
 	    col(flags, "\033[0m"), stamp);
-	buf_printf(out, "  %zu tasks: %s%zu done%s, %s%zu running%s, "
-	    "%s%zu failed%s, %zu pending", fg.total, col(flags, "\033[32m"),
-	    sm->done, col(flags, "\033[0m"), col(flags, "\033[33m"),
-	    sm->running, col(flags, "\033[0m"), sm->failed ?
-	    col(flags, "\033[31m") : "", sm->failed, sm->failed ?
-	    col(flags, "\033[0m") : "", sm->pending);
+	if (sm->paused != NULL)
+		buf_printf(out, "  %sPAUSED%s since %.*s: workers start nothing "
+		    "new (rtq --resume)\n", col(flags, "\033[33m"),
+		    col(flags, "\033[0m"), TF_TIMELEN, sm->paused);
+	buf_printf(out, "  %zu tasks: %s%lld done%s, %s%lld running%s, "
+	    "%s%lld failed%s, %lld pending", fg.total, col(flags, "\033[32m"),
+	    sm->t.done, col(flags, "\033[0m"), col(flags, "\033[33m"),
+	    sm->t.running, col(flags, "\033[0m"), sm->t.failed ?
+	    col(flags, "\033[31m") : "", sm->t.failed, sm->t.failed ?
+	    col(flags, "\033[0m") : "", sm->t.pending);
 	if (sm->blocked > 0)
 		buf_printf(out, " (%zu waiting for their group)", sm->blocked);
+	if (sm->t.retry > 0)
+		buf_printf(out, ", %lld to retry", sm->t.retry);
+	if (sm->t.blocked > 0)
+		buf_printf(out, ", %lld blocked by failed tasks", sm->t.blocked);
+	if (sm->t.killed > 0)
+		buf_printf(out, ", %lld killed", sm->t.killed);
 	buf_adds(out, "\n");
 	if (fg.total > 0) {
-		size_t bar = 30, full = sm->done * bar / fg.total, k;
+		size_t bar = 30, full = fg.finished * bar / fg.total, k;
 
 		buf_adds(out, "  [");
 		for (k = 0; k < bar; k++)
 			buf_addc(out, k < full ? '#' : '.');
-		buf_printf(out, "] %zu%%", sm->done * 100 / fg.total);
+		buf_printf(out, "] %zu%%", fg.finished * 100 / fg.total);
 		if (fg.avg >= 0) {
 			buf_adds(out, ", ");
 			span(out, fg.avg);
 			buf_adds(out, " a task");
 		}
-		if (fg.eta >= 0 && sm->done < fg.total) {
+		if (fg.eta >= 0 && fg.finished < fg.total) {
 			buf_adds(out, ", about ");
 			span(out, fg.eta);
 			buf_printf(out, " left with %zu busy worker%s",
@@ -551,21 +619,43 @@ static void
 text_failed(struct buf *out, const struct summary *sm, int flags)
 {
 	size_t	 i;
+	int	 first;
 
 	if (sm->nf > 0)
 		buf_printf(out, "%sfailed%s\n", col(flags, "\033[1m"),
 		    col(flags, "\033[0m"));
 	for (i = 0; i < sm->nf; i++) {
+		const struct failed_row *fr = &sm->f[i];
+
 		buf_printf(out, "  line %zu  %s#%.*s%s  worker %ld  %.*s\n",
-		    sm->f[i].line, col(flags, "\033[31m"),
-		    (int)sm->f[i].statuslen, sm->f[i].status ?
-		    sm->f[i].status : "", col(flags, "\033[0m"),
-		    sm->f[i].worker, (int)(sm->f[i].textlen > 60 ? 60 :
-		    sm->f[i].textlen), sm->f[i].text);
-		if (sm->f[i].log != NULL)
+		    fr->line, col(flags, "\033[31m"), (int)fr->statuslen,
+		    fr->status ? fr->status : "", col(flags, "\033[0m"),
+		    fr->worker, (int)(fr->textlen > 60 ? 60 : fr->textlen),
+		    fr->text);
+		if (fr->status != NULL && tf_status_is(fr->status,
+		    fr->statuslen, "killed"))
+			buf_adds(out, "        killed: not retried\n");
+		else if (fr->final)
+			buf_printf(out, "        failed for good after %zu "
+			    "attempt%s\n", fr->attempts, fr->attempts == 1 ?
+			    "" : "s");
+		else
+			buf_printf(out, "        %zu failed attempt%s; to be "
+			    "retried by another worker\n", fr->attempts,
+			    fr->attempts == 1 ? "" : "s");
+		if (fr->log != NULL)
 			buf_printf(out, "        log (on worker %ld): %.*s\n",
-			    sm->f[i].worker, (int)sm->f[i].loglen,
-			    sm->f[i].log);
+			    fr->worker, (int)fr->loglen, fr->log);
+	}
+	for (i = 0, first = 1; i < sm->nline; i++) {
+		if (sm->by[i] == 0)
+			continue;
+		if (first)
+			buf_printf(out, "%sblocked%s\n", col(flags, "\033[1m"),
+			    col(flags, "\033[0m"));
+		first = 0;
+		buf_printf(out, "  line %zu  blocked by failed line %zu\n",
+		    i + 1, sm->by[i]);
 	}
 }
 
@@ -588,6 +678,7 @@ status_format(const struct tf_file *f, struct live *lv, const char *name,
 	if (summarize(f, now, &sm, err, errlen) == -1) {
 		free(sm.w);
 		free(sm.f);
+		free(sm.by);
 		return -1;
 	}
 	if (flags & STATUS_JSON)
@@ -596,5 +687,6 @@ status_format(const struct tf_file *f, struct live *lv, const char *name,
 		format_text(out, &sm, lv, name, now, flags);
 	free(sm.w);
 	free(sm.f);
+	free(sm.by);
 	return out->s == NULL ? -1 : 0;
 }

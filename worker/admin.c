@@ -1,6 +1,7 @@
 /*
  * admin: the rtq commands that manage a queue instead of running it:
- * --add, --edit, --lock, --reset, --status, --install-master.
+ * --add, --edit, --lock, --reset, --status, --wait, --kill, --pause,
+ * --resume, --install-master.
  */
 #define _DEFAULT_SOURCE
 #include <sys/types.h>
@@ -466,3 +467,98 @@ do_status(struct worker *w)
 	return 0;
 }
 
+
+/* What a finished --wait says: the counts and how long it waited. */
+static void
+wait_summary(const struct worker *w, const struct proto_tally *t,
+    double secs, const char *how)
+{
+	printf("%s: %s: %lld done", w->where, how, t->done);
+	if (t->failed > 0)
+		printf(", %lld failed", t->failed);
+	if (t->blocked > 0)
+		printf(", %lld blocked by failed tasks", t->blocked);
+	if (t->killed > 0)
+		printf(", %lld killed", t->killed);
+	if (t->retry > 0)
+		printf(", %lld to retry", t->retry);
+	if (t->running > 0)
+		printf(", %lld running", t->running);
+	if (t->pending > 0)
+		printf(", %lld pending", t->pending);
+	printf(" (waited %.1fs)\n", secs);
+	sig_out_flush();
+}
+
+/*
+ * --wait: ask for the queue's counts until nothing can run any more.  A
+ * session holds each answer on the master until the file changes, so the
+ * wait costs a stat every few tens of milliseconds there; without one, we
+ * ask every --poll seconds (at most 1).
+ */
+int
+do_wait(struct worker *w)
+{
+	struct proto_tally t;
+	double		 t0 = now_sec(), limit = w->o->timeout;
+	double		 nap = w->o->poll < 1 ? w->o->poll : 1;
+
+	/* a held answer comes back at least every 1/20 of --timeout */
+	w->tp.hold_ms = limit > 0 ? (int)(limit * 50) : 60000;
+	if (w->tp.hold_ms > 60000)
+		w->tp.hold_ms = 60000;
+	if (w->tp.hold_ms < 20)
+		w->tp.hold_ms = 20;
+	w->tp.intr_wakes = 1;
+	for (;;) {
+		if (client_tally(w, &t) == -1)
+			return 1;
+		if (t.pending + t.retry + t.running == 0)
+			break;
+		if (limit > 0 && now_sec() - t0 >= limit) {
+			wait_summary(w, &t, now_sec() - t0, "gave up waiting");
+			return 124;
+		}
+		if (got_int || got_hard)
+			return 1;
+		if ((w->tp.serve != 1 || w->tp.hold_ms == 0) &&
+		    sig_nap((int)(nap * 1000)))
+			return 1;
+	}
+	wait_summary(w, &t, now_sec() - t0, "finished");
+	return t.failed + t.blocked > 0 ? RTQ_EXIT_FAILED : 0;
+}
+
+/* The report that follows a plain "ok" (kill, pause, resume), printed. */
+static int
+call_report(struct worker *w, const struct proto_req *q)
+{
+	struct tp_reply	 r;
+	const char	*p, *end, *nl;
+
+	if (client_call(w, q, -1, &r) != TP_OK)
+		return 1;
+	for (p = r.p.body, end = p + r.p.bodylen; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		printf("%s: %.*s\n", w->where, (int)(nl - p), p);
+	}
+	sig_out_flush();
+	tp_reply_free(&r);
+	return 0;
+}
+
+int
+do_kill(struct worker *w)
+{
+	return call_report(w, w->o->killq);
+}
+
+int
+do_pause(struct worker *w, int on)
+{
+	struct proto_req q;
+
+	proto_req_init(&q, on ? PROTO_PAUSE : PROTO_RESUME);
+	return call_report(w, &q);
+}

@@ -223,6 +223,8 @@ client_next(struct worker *w, struct tp_reply *r)
 	q.worker = w->id;
 	q.seq = ++w->seq;
 	q.pos = w->pos;
+	q.retries = w->o->retries;
+	q.machine = w->machine;
 	if (w->has_prev && !w->prev_init)
 		prev_item(w, &q);
 	return client_call(w, &q, -1, r);
@@ -238,6 +240,7 @@ finish_prev(struct worker *w)
 	proto_req_init(&q, PROTO_FINISH);
 	q.worker = w->id;
 	q.seq = ++w->seq;
+	q.retries = w->o->retries;
 	prev_item(w, &q);
 	if (client_call(w, &q, -1, &r) == TP_OK)
 		w->has_prev = 0;
@@ -274,21 +277,47 @@ client_flush_prev(struct worker *w)
 }
 
 int
-client_heartbeat(struct worker *w)
+client_heartbeat(struct worker *w, size_t *kill_line)
 {
 	struct proto_req q;
 	struct tp_reply	 r;
 	char		 err[1024];
-	int		 lost = 0;
+	int		 rv = 0;
 
 	proto_req_init(&q, PROTO_HEARTBEAT);
 	q.worker = w->id;
 	q.lease = w->o->lease;
-	if (tp_call(&w->tp, &q, -1, &r, err, sizeof(err)) == TP_OK)
-		lost = r.p.kind == PROTO_LOST;
+	if (tp_call(&w->tp, &q, -1, &r, err, sizeof(err)) == TP_OK) {
+		if (r.p.kind == PROTO_LOST)
+			rv = 1;
+		else if (r.p.kind == PROTO_KILLREQ && kill_line != NULL) {
+			*kill_line = r.p.pos;
+			rv = 2;
+		}
+	}
 	tp_reply_free(&r);
-	return lost;
+	return rv;
 }
+
+int
+client_tally(struct worker *w, struct proto_tally *t)
+{
+	struct proto_req q;
+	struct tp_reply	 r;
+	int		 rv;
+
+	proto_req_init(&q, PROTO_TALLY);
+	if ((rv = client_call(w, &q, -1, &r)) == TP_OK &&
+	    r.p.okw != PROTO_OK_TALLY) {
+		say("unexpected reply to tally from %s", w->where);
+		rv = TP_FATAL;
+	}
+	if (rv == TP_OK)
+		*t = r.p.tally;
+	tp_reply_free(&r);
+	return rv == TP_OK ? 0 : -1;
+}
+
 
 void
 client_goodbye(struct worker *w)

@@ -61,10 +61,17 @@ void	 client_flush_prev(struct worker *);
 
 /*
  * Tell the master we are alive (and our lease).  Returns 1 when it says we
- * were declared lost, 0 otherwise (a failed heartbeat is tried again at
- * the next one, never waited for).
+ * were declared lost, 2 when rtq --kill asked us to stop the task on
+ * *kill_line, 0 otherwise (a failed heartbeat is tried again at the next
+ * one, never waited for).
  */
-int	 client_heartbeat(struct worker *);
+int	 client_heartbeat(struct worker *, size_t *kill_line);
+
+/*
+ * The queue's counts (rtq-claim tally).  Returns 0, or -1 (said).
+ */
+int	 client_tally(struct worker *, struct proto_tally *);
+
 
 /* Leaving: the master forgets our lease (one try). */
 void	 client_goodbye(struct worker *);

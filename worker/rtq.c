@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -42,13 +43,15 @@
 #define GRACE_MS	5000	/* TERM to KILL, when a task is stopped */
 #define RUN_LOST	(-10)	/* run_task: we were declared lost */
 #define RUN_UNRUN	(-11)	/* run_task: stopped before it started */
+#define RUN_KILLED	(-12)	/* run_task: stopped by rtq --kill */
+#define KILL_CHECK	2.0	/* s: heartbeats (and kill asks) at least */
 #define STEP_WORK	(-2)	/* ask: there is work to run */
 
 /* A running task: its deadlines, and whether and why it is being stopped. */
 struct run {
 	size_t		 line;
 	double		 t0, limit, beat_every, beat_at, kill_at;
-	int		 killed, lost, timed_out;
+	int		 killed, lost, timed_out, kill_asked;
 };
 
 static const char *self;		/* our path: rtq-claim may be beside it */
@@ -57,22 +60,28 @@ static const struct option longopts[] = {
 	{ "add", no_argument, NULL, 'A' },
 	{ "edit", no_argument, NULL, 'e' },
 	{ "exit-when-done", no_argument, NULL, 'x' },
+	{ "exit-when-idle", no_argument, NULL, 'X' },
 	{ "failed", no_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "id", required_argument, NULL, 'i' },
 	{ "install-master", required_argument, NULL, 'I' },
 	{ "json", no_argument, NULL, 'J' },
+	{ "kill", no_argument, NULL, 'K' },
 	{ "lease", required_argument, NULL, 'E' },
 	{ "lock", no_argument, NULL, 'L' },
 	{ "log-dir", required_argument, NULL, 'D' },
 	{ "master", required_argument, NULL, 'm' },
 	{ "name", required_argument, NULL, 'n' },
+	{ "pause", no_argument, NULL, 'p' },
 	{ "poll", required_argument, NULL, 'P' },
 	{ "reset", no_argument, NULL, 'R' },
+	{ "resume", no_argument, NULL, 'u' },
+	{ "retries", required_argument, NULL, 'r' },
 	{ "slots", required_argument, NULL, 'j' },
 	{ "status", no_argument, NULL, 'S' },
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "wait", no_argument, NULL, 'w' },
 	{ "watch", no_argument, NULL, 'W' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -84,7 +93,11 @@ static const char usage_text[] =
 "  -n, --name NAME       worker name (env WORKER_NAME; default: host name\n"
 "                        and addresses)\n"
 "  -i, --id ID           worker id to register with\n"
-"  -x, --exit-when-done  exit 0 when nothing is left this worker could run\n"
+"  -x, --exit-when-done  exit when nothing is left this worker could run:\n"
+"                        0, or 3 when tasks failed for good or are blocked\n"
+"      --exit-when-idle  exit as soon as nothing is claimable now (0 or 3)\n"
+"      --retries N       a task this worker fails is tried N more times, on\n"
+"                        other workers (1; #retries=N on a line wins)\n"
 "  -j, --slots N         run N workers in this process, each with its own id\n"
 "                        and shell; each task sees RTQ_SLOT (0..N-1)\n"
 "      --poll SECONDS    wait between polls when nothing is claimable (3)\n"
@@ -104,6 +117,10 @@ static const char usage_text[] =
 "      --reset [K]       reset the file (from line K on)\n"
 "      --failed          with --reset: only failed and lost tasks\n"
 "      --status          print the file's state: counts, workers, failures\n"
+"      --wait            wait until nothing can run any more; exit 0 when\n"
+"                        every task is done, else 3 (--timeout: 124)\n"
+"      --kill LINE...    cancel pending tasks, stop running ones (#killed)\n"
+"      --pause, --resume workers start nothing new / go on\n"
 "      --json            with --status: one JSON document\n"
 "      --watch [SECONDS] with --status: redraw every SECONDS (2)\n"
 "  -h, --help            this help\n"
@@ -140,9 +157,32 @@ worker_tp(struct worker *w)
 	double	 ms = w->o->poll * 1000;
 
 	w->tp.hold_ms = ms > 60000 ? 60000 : ms < 1 ? 1 : (int)ms;
+	if (w->o->idle_exit)
+		w->tp.hold_ms = 0;	/* an idle answer is ours to act on */
 	w->tp.intr_fd = sig_fd();
 	w->tp.intr = stop_asked;
 	w->tp.intr_wakes = 1;
+}
+
+/*
+ * A random key for this process (and its -j slots, which share it), so
+ * that the master can tell them from other machines' workers.
+ */
+static unsigned long long
+machine_key(void)
+{
+	unsigned long long k = 0;
+	int		 fd;
+
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
+		if (read(fd, &k, sizeof(k)) != (ssize_t)sizeof(k))
+			k = 0;
+		close(fd);
+	}
+	if (k == 0)
+		k = (unsigned long long)getpid() << 32 ^
+		    (unsigned long long)time(NULL);
+	return k & 0xffffffffffffULL ? k & 0xffffffffffffULL : 1;
 }
 
 /* A directory d of the shell for banners, with the home directory as ~. */
@@ -208,10 +248,18 @@ run_check(struct worker *w, struct run *ru)
 		run_stop(w, ru);
 	}
 	if (!ru->killed && !ru->lost && now_sec() >= ru->beat_at) {
-		if (client_heartbeat(w)) {
+		size_t	 kill_line = 0;
+		int	 hb = client_heartbeat(w, &kill_line);
+
+		if (hb == 1) {
 			client_say_lost(w);
 			say("stopping the task on line %zu", ru->line);
 			ru->lost = 1;
+			run_stop(w, ru);
+		} else if (hb == 2 && kill_line == ru->line) {
+			say("line %zu: rtq --kill asked to stop it; stopping "
+			    "it", ru->line);
+			ru->kill_asked = 1;
 			run_stop(w, ru);
 		}
 		ru->beat_at = now_sec() + ru->beat_every;
@@ -324,6 +372,8 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 	ru.line = line;
 	ru.t0 = now_sec();
 	ru.beat_every = w->o->lease / 4.0;
+	if (ru.beat_every > KILL_CHECK)
+		ru.beat_every = KILL_CHECK;
 	ru.beat_at = ru.t0 + ru.beat_every;
 	ru.limit = w->o->timeout;
 	if (tf_timeout(text, strlen(text), &line_limit) == 1)
@@ -348,6 +398,12 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 	}
 	if (ru.lost && st >= 0)
 		return RUN_LOST;
+	if (ru.kill_asked && st >= 0 && st < 256) {
+		printf("[rtq %ld] line %zu: killed (rtq --kill) after %.1fs\n",
+		    w->id, line, now_sec() - ru.t0);
+		sig_out_flush();
+		return RUN_KILLED;
+	}
 	if (ru.timed_out && st >= 0 && st < 256)
 		st = 124;		/* as timeout(1) says it */
 	if (st >= 0 && st < 256)
@@ -393,7 +449,7 @@ switch_file(struct worker *w, const char *target, const char *newid)
 	/* an id a live worker holds there: a new one instead (said) */
 	if (client_register(w, id, 1) == -1)
 		return -1;
-	client_heartbeat(w);
+	client_heartbeat(w, NULL);
 	printf("[rtq %ld] now worker %ld of %s\n", w->id, w->id, w->where);
 	sig_out_flush();
 	return export_env(w);
@@ -410,6 +466,39 @@ leave(struct worker *w)
 	if (client_report_prev(w) == -1)
 		return 1;
 	return got_hard ? sig_stop_code() : 0;
+}
+
+/*
+ * Nothing left for us (-x), or nothing now (--exit-when-idle): say what
+ * the queue holds, and leave with RTQ_EXIT_FAILED when tasks failed.
+ */
+static int
+leave_done(struct worker *w, int none)
+{
+	struct proto_tally t;
+	struct buf	 b = BUF_INIT;
+
+	if (client_tally(w, &t) == -1)
+		return 1;
+	buf_printf(&b, "%lld done", t.done);
+	if (t.failed > 0)
+		buf_printf(&b, ", %lld failed", t.failed);
+	if (t.retry > 0)
+		buf_printf(&b, ", %lld failed and waiting for another worker",
+		    t.retry);
+	if (t.blocked > 0)
+		buf_printf(&b, ", %lld blocked by failed tasks", t.blocked);
+	if (t.killed > 0)
+		buf_printf(&b, ", %lld killed", t.killed);
+	if (t.running > 0)
+		buf_printf(&b, ", %lld running", t.running);
+	if (t.pending > 0)
+		buf_printf(&b, ", %lld pending", t.pending);
+	printf("[rtq %ld] nothing %s to run in %s (%s)\n", w->id,
+	    none ? "left" : "now", w->where, b.s != NULL ? b.s : "");
+	buf_free(&b);
+	sig_out_flush();
+	return t.failed + t.retry + t.blocked > 0 ? RTQ_EXIT_FAILED : 0;
 }
 
 /* Stopped while asking: give the task just claimed back unrun, and leave. */
@@ -467,12 +556,8 @@ ask(struct worker *w, struct tp_reply *r)
 	if (r->p.kind == PROTO_NONE || r->p.kind == PROTO_WAIT) {
 		none = r->p.kind == PROTO_NONE;
 		tp_reply_free(r);
-		if (none && w->o->xdone) {
-			printf("[rtq %ld] nothing left to run in %s\n", w->id,
-			    w->where);
-			sig_out_flush();
-			return 0;
-		}
+		if ((none && w->o->xdone) || w->o->idle_exit)
+			return leave_done(w, none);
 		/* a session's wait was held on the master: ask again now */
 		if (w->tp.serve == 1 && w->tp.hold_ms > 0 && !got_int &&
 		    !got_hard)
@@ -568,6 +653,8 @@ run_claimed(struct worker *w, struct tp_reply *r)
 		tp_reply_free(r);
 		return got_hard ? sig_stop_code() : got_int ? 0 : -1;
 	}
+	if (st == RUN_KILLED)
+		st = PROTO_ST_KILLED;
 	if (st == RUN_UNRUN) {
 		client_set_prev(w, 0, r->p.item[k].line, PROTO_ST_RELEASE,
 		    r->p.item[k].text);
@@ -637,7 +724,7 @@ work(struct worker *w)
 	}
 	if (client_register(w, w->o->id, 0) == -1)
 		return got_hard ? sig_stop_code() : 1;
-	client_heartbeat(w);
+	client_heartbeat(w, NULL);
 	w->sh.stop = &got_hard;
 	if (shell_start(&w->sh, err, sizeof(err)) == -1) {
 		say("%s", err);
@@ -678,6 +765,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 	o->poll = 3;
 	o->lease = 120;
 	o->slots = 1;
+	o->retries = 1;
 	while ((c = getopt_long(argc, argv, "hi:j:m:n:x", longopts, NULL))
 	    != -1) {
 		switch (c) {
@@ -758,6 +846,27 @@ parse_opts(int argc, char *argv[], struct opts *o)
 		case 'x':
 			o->xdone = 1;
 			break;
+		case 'X':
+			o->idle_exit = 1;
+			break;
+		case 'r':
+			if (tf_parse_id(optarg, strlen(optarg), &o->retries) ==
+			    -1 || o->retries > TF_MAXRETRIES)
+				return usage("--retries: expected a number from "
+				    "0 to 1000");
+			break;
+		case 'w':
+			o->wait = 1;
+			break;
+		case 'K':
+			o->kill = 1;
+			break;
+		case 'p':
+			o->pause = 1;
+			break;
+		case 'u':
+			o->resume = 1;
+			break;
 		default:
 			return usage(NULL);
 		}
@@ -823,8 +932,49 @@ add_args(struct opts *o, int n, char **arg, const char **target)
 }
 
 /*
+ * --kill [FILE] LINE...: the word that is not line numbers is the file;
+ * a word may hold several, "3,4".  0 or 2.
+ */
+static int
+kill_args(struct opts *o, int n, char **arg, const char **target)
+{
+	const char	*s, *msg;
+	int		 i;
+
+	if ((o->killq = calloc(1, sizeof(*o->killq))) == NULL)
+		return usage("--kill: out of memory");
+	proto_req_init(o->killq, PROTO_KILL);
+	for (i = 0; i < n; i++) {
+		if (strspn(arg[i], "0123456789,") != strlen(arg[i])) {
+			if (*target != NULL)
+				return usage("--kill: expected the task file "
+				    "and line numbers");
+			*target = arg[i];
+			continue;
+		}
+		for (s = arg[i]; *s != '\0'; s += *s == ',') {
+			char	*end;
+			long	 v = strtol(s, &end, 10);
+
+			msg = "--kill: a line number is from 1 to 999999999";
+			if (end == s || v < 1 || v > TF_MAXID)
+				return usage(msg);
+			if (o->killq->nlines == PROTO_MAXLINES)
+				return usage("--kill: at most 256 lines at a "
+				    "time");
+			o->killq->lines[o->killq->nlines++] = (size_t)v;
+			s = end;
+		}
+	}
+	if (o->killq->nlines == 0)
+		return usage("--kill: which lines? (rtq --kill FILE LINE...)");
+	return 0;
+}
+
+/*
  * The n positional arguments arg: the task file in *target (left alone
- * without one), and K, SECONDS or COMMAND.  Returns 0, or 2 (said).
+ * without one), and K, SECONDS, COMMAND or LINEs.  Returns 0, or 2
+ * (said).
  */
 static int
 parse_args(struct opts *o, int n, char **arg, const char **target)
@@ -835,6 +985,8 @@ parse_args(struct opts *o, int n, char **arg, const char **target)
 		return watch_args(o, arg, target);
 	if (o->add && n >= 2)
 		return add_args(o, n, arg, target);
+	if (o->kill)
+		return kill_args(o, n, arg, target);
 	if (n == 1)
 		*target = arg[0];
 	else if (n > 1)
@@ -850,9 +1002,13 @@ check_opts(const struct opts *o)
 		return usage("--failed goes with --reset");
 	if ((o->json || o->watch > 0) && !o->status)
 		return usage("--json and --watch go with --status");
-	if (o->lock + o->reset + o->status + o->add + o->edit > 1)
-		return usage("--add, --edit, --lock, --reset and --status do "
-		    "not go together");
+	if (o->lock + o->reset + o->status + o->add + o->edit + o->wait +
+	    o->kill + o->pause + o->resume > 1)
+		return usage("--add, --edit, --kill, --lock, --pause, --reset, "
+		    "--resume, --status and --wait do not go together");
+	if (o->xdone && o->idle_exit)
+		return usage("-x and --exit-when-idle do not go together: "
+		    "choose one (see rtq(1))");
 	return 0;
 }
 
@@ -892,7 +1048,8 @@ main(int argc, char *argv[])
 	struct worker	 w;
 	char		*host = NULL, *file = NULL, err[1024];
 	const char	*e, *target = NULL;
-	int		 rv, slot, task_fd = -1;
+	int		 rv, slot, task_fd = -1, admin;
+	unsigned long long machine;
 
 	self = paths_self(argv[0]);
 	if ((rv = parse_opts(argc, argv, &o)) != -1)
@@ -927,8 +1084,11 @@ main(int argc, char *argv[])
 	if (slurm_job() && sig_watch_parent() == -1)
 		say("cannot watch the process that started rtq: %s",
 		    strerror(errno));
-	if (o.slots > 1 && !o.add && !o.edit && !o.lock && !o.reset &&
-	    !o.status) {
+	admin = o.add || o.edit || o.lock || o.reset || o.status || o.wait ||
+	    o.kill || o.pause || o.resume;
+	/* one key for the process and its -j slots: "another machine" */
+	machine = machine_key();
+	if (o.slots > 1 && !admin) {
 		if ((rv = slots_run((int)o.slots, &slot, &task_fd)) >= 0)
 			return rv;
 		/* a slot: a worker like any other, with its own id */
@@ -948,7 +1108,8 @@ main(int argc, char *argv[])
 	 * after about a minute before the master first answered, and once
 	 * it did, keeps trying (a master reboots).
 	 */
-	w.retry_always = o.add || o.edit || o.lock || o.reset || o.status;
+	w.machine = machine;
+	w.retry_always = admin;
 	w.retry_for = w.retry_always ? 30 : 60;
 	if (host != NULL && host[0] == '-')
 		return usage("a master's host name cannot begin with '-'");
@@ -959,16 +1120,20 @@ main(int argc, char *argv[])
 	tp_where(&w.tp, w.where, sizeof(w.where));
 	free(host);
 	free(file);
-	if (o.add || o.edit || o.lock || o.reset || o.status) {
+	if (admin) {
 		/* a signal ends a queue command's wait, for the lock say */
 		w.tp.intr_fd = sig_fd();
 		w.tp.intr = stop_asked;
 		rv = o.add ? do_add(&w) : o.edit ? do_edit(&w) : o.lock ?
-		    do_lock(&w) : o.reset ? do_reset(&w) : do_status(&w);
+		    do_lock(&w) : o.reset ? do_reset(&w) : o.wait ?
+		    do_wait(&w) : o.kill ? do_kill(&w) : o.pause ?
+		    do_pause(&w, 1) : o.resume ? do_pause(&w, 0) :
+		    do_status(&w);
 		if (rv != 0 && (got_int || got_hard))
 			rv = got_hard ? sig_stop_code() : 130;
 		tp_free(&w.tp);
 		free(o.command);
+		free(o.killq);
 		return rv;
 	}
 	worker_tp(&w);

@@ -199,6 +199,7 @@ slots_run(int n, int *slot, int *task_fd)
 	pid_t		 pid[MAXSLOTS];
 	int		 ws[MAXSLOTS], reaped[MAXSLOTS];
 	int		 i, k, task[2], own[2], open_fds = 0, rv = 0;
+	int		 failed = 0;
 
 	for (i = 0; i < n; i++) {
 		if (pipe(task) == -1 || pipe(own) == -1 ||
@@ -270,8 +271,12 @@ slots_run(int n, int *slot, int *task_fd)
 		while (!reaped[i] && waitpid(pid[i], &ws[i], 0) == -1 &&
 		    errno == EINTR)
 			;
-		if (fdio_exit_code(ws[i]) > rv)
-			rv = fdio_exit_code(ws[i]);
+		k = fdio_exit_code(ws[i]);
+		if (k == RTQ_EXIT_FAILED)
+			failed = 1;
+		else if (k > rv)
+			rv = k;
 	}
-	return rv;
+	/* an error or a signal says more than "tasks failed" */
+	return rv == 0 && failed ? RTQ_EXIT_FAILED : rv;
 }

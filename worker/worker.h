@@ -36,7 +36,19 @@ struct opts {
 	char		*command;		/* --add COMMAND */
 	const char	*install;		/* --install-master HOST[:DIR] */
 	long		 reset_k;
+	long		 retries;	/* --retries: more attempts after a
+					   failure (default 1) */
+	int		 idle_exit;	/* --exit-when-idle */
+	int		 wait, kill, pause, resume;
+	struct proto_req *killq;	/* --kill: the lines */
 };
+
+/*
+ * rtq's exit status when it leaves (-x, --exit-when-idle, --wait) a queue
+ * with tasks failed for good, waiting for a retry, or blocked behind
+ * failed ones.
+ */
+#define RTQ_EXIT_FAILED	3
 
 struct worker {
 	struct opts	*o;
@@ -52,6 +64,7 @@ struct worker {
 	char		*prev_text;
 	char		 prev_log[4096];	/* the failed task's log, or "" */
 	char		 where[1024];
+	unsigned long long machine;	/* our process; -j slots share it */
 	int		 retry_for;	/* seconds to retry before first reached */
 	int		 retry_always;	/* and after (queue commands) */
 };
@@ -65,6 +78,9 @@ int	 do_edit(struct worker *);
 int	 do_lock(struct worker *);
 int	 do_reset(struct worker *);
 int	 do_status(struct worker *);
+int	 do_wait(struct worker *);
+int	 do_kill(struct worker *);
+int	 do_pause(struct worker *, int on);
 /*
  * --install-master target, with the rtq-claim beside self.  Returns 0, 1
  * (said), or 2 when target is not HOST or HOST:DIR (not said: a usage

@@ -191,9 +191,15 @@ struct wk {
 	size_t		 fin_at;
 	size_t		 init_line, task_line;
 	char		 init_text[256], task_text[256];
+	/* what it sends */
+	long		 retries;	/* -1: no limit (an older rtq) */
+	const long	*live, *sibs;	/* the other live workers, its own */
+	size_t		 nlive, nsibs;
+	int		 paused;	/* the last reply said so */
 };
 
-#define WK(n)	{ .id = (n) }
+#define WK(n)	{ .id = (n), .retries = -1 }
+#define WKR(n, r) { .id = (n), .retries = (r) }
 
 static void
 wk_ask(struct wk *w, int status, int no_claim)
@@ -212,6 +218,11 @@ wk_ask(struct wk *w, int status, int no_claim)
 	q.fin_status = status;
 	q.no_claim = no_claim;
 	q.now = now;
+	q.retries = w->retries;
+	q.live = w->live;
+	q.nlive = w->nlive;
+	q.sibs = w->sibs;
+	q.nsibs = w->nsibs;
 	ck_assert_msg(request(&q, &r, err, sizeof(err)) == 0,
 	    "worker %ld: claim_next: %s", w->id, err);
 	w->answer = r.answer;
@@ -220,6 +231,7 @@ wk_ask(struct wk *w, int status, int no_claim)
 	w->pos = r.pos;
 	w->init_line = r.init_line;
 	w->task_line = r.task_line;
+	w->paused = r.paused;
 	snprintf(w->init_text, sizeof(w->init_text), "%s",
 	    r.init_text.s ? r.init_text.s : "");
 	snprintf(w->task_text, sizeof(w->task_text), "%s",
@@ -1303,6 +1315,7 @@ START_TEST(test_malformed_tag_is_error)
 
 	file_lines(LINES("# queue", "echo a #@x", "echo b"));
 	memset(&q, 0, sizeof(q));
+	q.retries = -1;
 	q.worker = 0;
 	q.now = T0;
 	ck_assert_int_eq(request(&q, &r, err, sizeof(err)), -1);
