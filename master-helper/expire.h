@@ -5,7 +5,8 @@
  * lease ran out (rtq-claim.c, liveness).  When no worker asks any more
  * (the last one was killed with its job), "reset --failed" and "status"
  * must not wait for one: reset releases them first, under the lock, so
- * that they go back to pending with the failed tasks; status, which takes
+ * that they go back to pending with the failed tasks, and so does tally
+ * (rtq --wait: such a task is no longer running); status, which takes
  * no lock and writes nothing, shows the file as the next request will
  * leave it.
  */

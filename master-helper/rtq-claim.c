@@ -683,8 +683,8 @@ transact(const char *path, struct job *j)
 	    sizeof(err))) != 0)
 		goto save;
 	/* no worker may ask any more: failed includes lost (expire.h) */
-	if (j->q.op == PROTO_RESET && (r = release_lost(&t, -1, j->req.now,
-	    err, sizeof(err))) != 0)
+	if ((j->q.op == PROTO_RESET || j->q.op == PROTO_TALLY) &&
+	    (r = release_lost(&t, -1, j->req.now, err, sizeof(err))) != 0)
 		goto save;
 	if (j->q.op == PROTO_NEXT && (r = others(&t, j, err, sizeof(err))) !=
 	    0)

@@ -2,7 +2,8 @@
 # A task whose worker vanished (killed with its Slurm job, say) is shown
 # as lost by status and taken back by reset --failed as soon as its lease
 # has run out, with no request of any worker in between (rtq-claim(1),
-# "Liveness").  Status writes nothing; reset does.  The lease runs out on
+# "Liveness"); rtq --wait's tally no longer counts it running.  Status
+# writes nothing; reset and tally release it under the lock.  The lease runs out on
 # the test clock (RTQ_NOW=+N), without sleeping through it.
 . "$RTQ_TOP/tests/e2e/lib.sh"
 
@@ -66,6 +67,20 @@ EOF2
 say "and the worker, heard from again, is told it was declared lost"
 out=$("$CLAIM" next "$F" 0 2) || die "next failed: $out"
 expect_eq "reply to worker 0" "$out" "RTQ1 lost"
+
+say "rtq --wait's tally: running within the lease, to retry past it"
+W=$T/wait.sh
+printf 'sleep 300\n' >"$W"
+c register "$W" - gone
+c next "$W" 0 0
+unset RTQ_NOW
+out=$("$CLAIM" tally "$W") || die "tally failed: $out"
+#                          done failed killed blocked retry pending running
+expect_eq "tally within the lease" "$out" "RTQ1 ok tally 0 0 0 0 0 0 1 0"
+out=$(RTQ_NOW=+121 "$CLAIM" tally "$W") || die "tally failed: $out"
+expect_eq "tally past the lease" "$out" "RTQ1 ok tally 0 0 0 0 1 0 0 0"
+grep -qE '^sleep 300 # worker 0 # .*\) #lost$' "$W" ||
+	die "tally did not release the task: $(sed -n 2p "$W")"
 
 say "a worker that said goodbye is never declared lost"
 printf 'echo c\n' >"$T/bye.sh"
