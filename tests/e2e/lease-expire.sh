@@ -71,9 +71,9 @@ expect_eq "reply to worker 0" "$out" "RTQ1 lost"
 say "rtq --wait's tally: running within the lease, to retry past it"
 W=$T/wait.sh
 printf 'sleep 300\n' >"$W"
+unset RTQ_NOW
 c register "$W" - gone
 c next "$W" 0 0
-unset RTQ_NOW
 out=$("$CLAIM" tally "$W") || die "tally failed: $out"
 #                          done failed killed blocked retry pending running
 expect_eq "tally within the lease" "$out" "RTQ1 ok tally 0 0 0 0 0 0 1 0"
