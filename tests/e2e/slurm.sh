@@ -25,6 +25,9 @@ with_sshd
 # shellcheck source=../slurm-harness.sh
 . "$RTQ_TOP/tests/slurm-harness.sh"
 LIB_CLEANUP=(slurm_stop "${LIB_CLEANUP[@]}")
+# a signal ends the test through its EXIT trap: the daemons are stopped
+trap 'exit 143' TERM HUP
+trap 'exit 130' INT
 t0=$(_usecs)
 slurm_start || die "cannot start the private Slurm cluster"
 echo "--- Slurm $(sinfo -V | cut -d' ' -f2), proctrack/$RTQ_PROCTRACK" \
