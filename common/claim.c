@@ -392,8 +392,9 @@ claim_lost(const struct tf_file *f, const long *ids, size_t nids,
 		if (k == nids)
 			continue;
 		buf_reset(&b);
-		if (close_line(&it, s, len, PROTO_ST_LOST, -1, now, NULL, &b)
-		    == -1 ||
+		/* a task rtq --kill asked to stop is killed, not lost */
+		if (close_line(&it, s, len, claim_kill_asked(&it) ?
+		    PROTO_ST_KILLED : PROTO_ST_LOST, -1, now, NULL, &b) == -1 ||
 		    patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
 			buf_free(&b);
 			snprintf(err, errlen, "out of memory");
@@ -558,6 +559,19 @@ claim_line(const struct tf_file *f, const struct claim_req *q,
 	return rv;
 }
 
+/* Whether a worker of ids[0..n) but except may retry failed line it. */
+static int
+retry_by(const struct tf_item *it, const long *ids, size_t n, long except)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] != except && tf_affinity(it, ids[i]) &&
+		    !tf_tried_by(it, ids[i]))
+			return 1;
+	return 0;
+}
+
 /* Whether worker w is in ids[0..n). */
 static int
 in_ids(long w, const long *ids, size_t n)
@@ -598,6 +612,7 @@ for_another(const struct tf_item *it, const struct claim_req *q)
 			return 1;
 	return 0;
 }
+
 
 /*
  * Whether running line it may still come back to W: W may run it, has not
@@ -691,6 +706,13 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 			}
 			if (mine && b != 2)
 				maybe = 1;
+			/*
+			 * A failed line that neither W nor a live worker can
+			 * retry holds W no more than one failed for good.
+			 */
+			if (b == 0 && it.kind == TF_FAILED && !mine &&
+			    !retry_by(&it, q->live, q->nlive, q->worker))
+				by = i + 1, b = 2;
 			if (gs_add(&gs, &it, b == 2 ? by : 0) == -1)
 				goto nomem;
 			break;
@@ -822,7 +844,9 @@ claim_reset(const struct tf_file *f, size_t k, int failed_only,
 		}
 		drop = 0;
 		if (failed_only) {
-			if (it.kind != TF_FAILED) {
+			/* failed, for good or not; a killed task stays */
+			if (it.kind != TF_FAILED && (it.kind != TF_GIVENUP ||
+			    tf_status_is(it.status, it.statuslen, "killed"))) {
 				tail = f->nline;
 				continue;
 			}
@@ -869,8 +893,8 @@ nomem:
 }
 
 int
-claim_tally(const struct tf_file *f, struct proto_tally *t, size_t *by,
-    unsigned char *waiting)
+claim_tally(const struct tf_file *f, const long *live, size_t nlive,
+    struct proto_tally *t, size_t *by, unsigned char *waiting)
 {
 	struct gset	 gs = { NULL, 0, 0 };
 	struct tf_item	 it;
@@ -916,6 +940,12 @@ claim_tally(const struct tf_file *f, struct proto_tally *t, size_t *by,
 				t->blocked++;
 				if (by != NULL)
 					by[i] = dead;
+			} else if (it.kind == TF_FAILED && !retry_by(&it, live,
+			    nlive, -1)) {
+				/* no live worker may retry it: failed */
+				t->failed++;
+				if (b == 0)
+					dead = i + 1;
 			} else if (it.kind == TF_FAILED)
 				t->retry++;
 			else

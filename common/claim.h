@@ -117,7 +117,8 @@ long	claim_register(const struct tf_file *, long want, const char *name,
  * commented, drop orphan reports; with k == 0 (the whole file) also drop
  * the header and registration lines; with k >= 1 only lines from k on are
  * touched and the header and registrations stay (as runtask.sh does).  With
- * failed_only, only failed (and lost) tasks are touched.  Returns the number
+ * failed_only, only failed (and lost) tasks are touched, those failed for
+ * good included (a fresh set of attempts), killed ones not.  Returns the number
  * of lines changed or dropped, or -1 (out of memory).
  */
 long	claim_reset(const struct tf_file *, size_t k, int failed_only,
@@ -133,17 +134,19 @@ long	claim_lost(const struct tf_file *, const long *ids, size_t nids,
 
 /*
  * The state of the queue: counts of its tasks (struct proto_tally:
- * done, failed for good, killed, blocked by a failed one, failed and to
- * be retried, pending, running, and whether a #PAUSED line is there).
- * A pending or retried task blocked by a task that never ends ok counts
- * as blocked, not pending.  With by (f->nline entries) given, by[i] is
+ * done, failed, killed, blocked by a failed one, failed and to be
+ * retried, pending, running, and whether a #PAUSED line is there).  A
+ * failed line counts as failed when it is failed for good, or when no
+ * worker of live[0..nlive) may retry it (they all failed it, or none may
+ * run it), else as to be retried.  A pending or retried task blocked by
+ * a task that never ends ok counts as blocked, not pending.  With by (f->nline entries) given, by[i] is
  * the failed line (1-based) that blocks line i for good, else 0; with
  * waiting (f->nline entries), waiting[i] is 1 for a pending task held
  * back by an earlier one that may still end ok.  Returns 0, or -1
  * (memory).
  */
-int	claim_tally(const struct tf_file *, struct proto_tally *, size_t *by,
-	    unsigned char *waiting);
+int	claim_tally(const struct tf_file *, const long *live, size_t nlive,
+	    struct proto_tally *, size_t *by, unsigned char *waiting);
 
 /*
  * Kill lines (1-based, n of them): a pending or to-be-retried task is

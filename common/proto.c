@@ -389,6 +389,10 @@ proto_decode_line(struct proto_req *q, char *line, size_t len,
 	}
 	/* the last word the operation takes runs to the end of the line */
 	maxw = proto_ops[k].maxw;
+	if (maxw == 0 && p != NULL) {
+		*msg = "serve: extra words";
+		return -1;
+	}
 	while (p != NULL && nw < maxw) {
 		words[nw++] = p;
 		if (nw < maxw && (p = strchr(p, ' ')) != NULL)

@@ -254,6 +254,17 @@ live_expire(struct live *l, long long now, long except, long *out,
 	return n;
 }
 
+size_t
+live_ids(const struct live *l, long long now, long *out)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < l->n; i++)
+		if (!l->e[i].lost && now - l->e[i].seen <= l->e[i].lease)
+			out[n++] = l->e[i].w;
+	return n;
+}
+
 void
 live_drop(struct live *l, long w)
 {

@@ -77,6 +77,11 @@ struct live_ent *live_touch(struct live *, long w, long long now, long lease);
  */
 size_t	live_expire(struct live *, long long now, long except, long *out,
 	    size_t max);
+/*
+ * The ids of the live workers (not lost, heard from within their lease)
+ * into out (room for l->n).  Returns how many.
+ */
+size_t	live_ids(const struct live *, long long now, long *out);
 /* Forget worker w (it said goodbye). */
 void	live_drop(struct live *, long w);
 void	live_free(struct live *);

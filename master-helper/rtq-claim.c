@@ -298,7 +298,8 @@ job_run(struct job *j, const struct tf_file *f, struct patch *p, char *err,
 		buf_free(&out);
 		return r;
 	case PROTO_TALLY:
-		if (claim_tally(f, &j->tally, NULL, NULL) == -1) {
+		if (claim_tally(f, j->live, j->req.nlive, &j->tally, NULL,
+		    NULL) == -1) {
 			snprintf(err, errlen, "out of memory");
 			return TFIO_EIO;
 		}
@@ -548,15 +549,12 @@ others(struct tfio *t, struct job *j, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return TFIO_EIO;
 	}
-	j->req.nlive = j->req.nsibs = 0;
-	for (i = 0; i < lv->n; i++) {
-		struct live_ent *e = &lv->e[i];
+	j->req.nlive = live_ids(lv, t->now, j->live);
+	j->req.nsibs = 0;
+	for (i = 0; i < j->req.nlive; i++) {
+		struct live_ent *e = live_get(lv, j->live[i]);
 
-		if (e->lost || t->now - e->seen > e->lease ||
-		    e->w == j->req.worker)
-			continue;
-		j->live[j->req.nlive++] = e->w;
-		if (me != NULL && me->machine != 0 &&
+		if (me != NULL && me->machine != 0 && e != me &&
 		    e->machine == me->machine)
 			j->sibs[j->req.nsibs++] = e->w;
 	}
@@ -686,8 +684,8 @@ transact(const char *path, struct job *j)
 	if ((j->q.op == PROTO_RESET || j->q.op == PROTO_TALLY) &&
 	    (r = release_lost(&t, -1, j->req.now, err, sizeof(err))) != 0)
 		goto save;
-	if (j->q.op == PROTO_NEXT && (r = others(&t, j, err, sizeof(err))) !=
-	    0)
+	if ((j->q.op == PROTO_NEXT || j->q.op == PROTO_TALLY) &&
+	    (r = others(&t, j, err, sizeof(err))) != 0)
 		goto save;
 	if (j->q.op != PROTO_HEARTBEAT && j->q.op != PROTO_BYE)
 		r = rewrite(&t, job_fn, j, err, sizeof(err));

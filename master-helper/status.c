@@ -249,10 +249,11 @@ nomem:
 }
 
 static int
-summarize(const struct tf_file *f, time_t now, struct summary *sm,
-    char *err, size_t errlen)
+summarize(const struct tf_file *f, struct live *lv, time_t now,
+    struct summary *sm, char *err, size_t errlen)
 {
 	unsigned char	*waiting = NULL;
+	long		*ids = NULL;
 	size_t		 i;
 
 	memset(sm, 0, sizeof(*sm));
@@ -273,7 +274,10 @@ summarize(const struct tf_file *f, time_t now, struct summary *sm,
 	/* the counts; pending tasks held back by groups, or for good */
 	if ((sm->by = calloc(f->nline + 1, sizeof(*sm->by))) == NULL ||
 	    (waiting = calloc(f->nline + 1, 1)) == NULL ||
-	    claim_tally(f, &sm->t, sm->by, waiting) == -1) {
+	    (ids = calloc(lv->n + 1, sizeof(*ids))) == NULL ||
+	    claim_tally(f, ids, live_ids(lv, (long long)now, ids), &sm->t,
+	    sm->by, waiting) == -1) {
+		free(ids);
 		free(waiting);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -281,6 +285,7 @@ summarize(const struct tf_file *f, time_t now, struct summary *sm,
 	for (i = 0; i < f->nline; i++)
 		sm->blocked += waiting[i];
 	free(waiting);
+	free(ids);
 	return 0;
 }
 
@@ -675,7 +680,7 @@ status_format(const struct tf_file *f, struct live *lv, const char *name,
 {
 	struct summary	 sm;
 
-	if (summarize(f, now, &sm, err, errlen) == -1) {
+	if (summarize(f, lv, now, &sm, err, errlen) == -1) {
 		free(sm.w);
 		free(sm.f);
 		free(sm.by);

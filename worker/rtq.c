@@ -256,9 +256,14 @@ run_check(struct worker *w, struct run *ru)
 			say("stopping the task on line %zu", ru->line);
 			ru->lost = 1;
 			run_stop(w, ru);
-		} else if (hb == 2 && kill_line == ru->line) {
-			say("line %zu: rtq --kill asked to stop it; stopping "
-			    "it", ru->line);
+		} else if (hb == 2) {
+			/*
+			 * It is about our task: the master asks only while
+			 * it is marked running for us.  (Its line number may
+			 * have moved since we got it: a #PAUSED line.)
+			 */
+			say("line %zu: rtq --kill asked to stop it (line %zu "
+			    "now); stopping it", ru->line, kill_line);
 			ru->kill_asked = 1;
 			run_stop(w, ru);
 		}

@@ -870,7 +870,11 @@ END_TEST
 START_TEST(test_failed_task_holds_its_group)
 {
 	struct wk	 w0 = WK(0), w1 = WK(1);
+	long		 live1[] = { 1 };
 
+	/* worker 1 is live: it may retry what worker 0 fails */
+	w0.live = live1;
+	w0.nlive = 1;
 	file_lines(LINES("make #:build", "make test #:build"));
 	step(&w0, OK);
 	step(&w0, 2);
@@ -1657,6 +1661,377 @@ START_TEST(test_reset_failed_only)
 }
 END_TEST
 
+
+/* ------------------------------------------- limits: retries, kill, pause */
+
+/* Apply a pure edit (claim_kill, claim_pause) to the file. */
+typedef int (*edit_fn)(const struct tf_file *, struct patch *, void *,
+    struct buf *, char *, size_t);
+
+static int
+apply_edit(edit_fn fn, void *ctx, struct buf *report, char *err,
+    size_t errlen)
+{
+	struct tu_file	 t;
+	struct patch	 p = PATCH_INIT;
+	struct buf	 out = BUF_INIT;
+	int		 rv;
+
+	tu_load(&t, text.s, text.len);
+	if ((rv = fn(&t.f, &p, ctx, report, err, errlen)) == 0) {
+		tu_apply(&t, &p, &out);
+		buf_free(&text);
+		text = out;
+	}
+	patch_free(&p);
+	tu_unload(&t);
+	return rv;
+}
+
+struct kill_ctx {
+	const size_t	*lines;
+	size_t		 n;
+	long		 w[8];
+};
+
+static int
+kill_fn(const struct tf_file *f, struct patch *p, void *ctx,
+    struct buf *report, char *err, size_t errlen)
+{
+	struct kill_ctx	*k = ctx;
+
+	return claim_kill(f, k->lines, k->n, now, p, k->w, report, err,
+	    errlen);
+}
+
+static int
+pause_fn(const struct tf_file *f, struct patch *p, void *ctx,
+    struct buf *report, char *err, size_t errlen)
+{
+	return claim_pause(f, *(int *)ctx, now, p, report, err, errlen);
+}
+
+static void
+pause_file(int on)
+{
+	struct buf	 rep = BUF_INIT;
+	char		 err[256];
+
+	ck_assert_msg(apply_edit(pause_fn, &on, &rep, err, sizeof(err)) == 0,
+	    "claim_pause: %s", err);
+	buf_free(&rep);
+}
+
+static struct proto_tally
+tally(const long *live, size_t nlive)
+{
+	struct tu_file	 t;
+	struct proto_tally c;
+
+	tu_load(&t, text.s, text.len);
+	ck_assert_int_eq(claim_tally(&t.f, live, nlive, &c, NULL, NULL), 0);
+	tu_unload(&t);
+	return c;
+}
+
+START_TEST(test_retries_default_one)
+{
+	struct wk	 w0 = WKR(0, 1), w1 = WKR(1, 1), w2 = WKR(2, 1);
+
+	file_lines(LINES("false"));
+	step(&w0, OK);
+	step(&w0, 1);		/* attempt 1: uncommented for another */
+	ck_assert_str_eq(line(1), "false" END(0, "error1"));
+	step(&w1, OK);
+	expect_task(w1, 1, "false");
+	step(&w1, 2);		/* attempt 2: no more */
+	ck_assert_str_eq(line(1), "#false" END(0, "error1") END(1, "error2"));
+	expect_none(w1);
+	step(&w2, OK);		/* a third worker does not get it */
+	expect_none(w2);
+	ck_assert_int_eq(tally(NULL, 0).failed, 1);
+	/* --reset --failed: a fresh set of attempts */
+	ck_assert_int_eq(reset(0, 1), 1);
+	expect_lines(LINES("false"));
+}
+END_TEST
+
+START_TEST(test_retries_zero_and_line_wins)
+{
+	struct wk	 w0 = WKR(0, 0), w1 = WKR(1, 0), w2 = WKR(2, 0);
+
+	/* the line's #retries=2 wins over the workers' 0 */
+	file_lines(LINES("false #retries=2", "false"));
+	step(&w0, OK);
+	step(&w0, 1);
+	ck_assert_str_eq(line(1), "false #retries=2" END(0, "error1"));
+	expect_task(w0, 2, "false");
+	step(&w0, 1);		/* --retries 0: failed for good at once */
+	ck_assert_str_eq(line(2), "#false" END(0, "error1"));
+	step(&w1, OK);
+	expect_task(w1, 1, "false #retries=2");
+	step(&w1, 1);
+	ck_assert_str_eq(line(1), "false #retries=2" END(0, "error1")
+	    END(1, "error1"));
+	step(&w2, OK);
+	expect_task(w2, 1, "false #retries=2");
+	step(&w2, 1);		/* 3 attempts: 1 + 2 */
+	ck_assert_str_eq(line(1), "#false #retries=2" END(0, "error1")
+	    END(1, "error1") END(2, "error1"));
+	expect_none(w2);
+}
+END_TEST
+
+START_TEST(test_retries_lost_does_not_count)
+{
+	struct wk	 w1 = WKR(1, 0);
+	struct tu_file	 t;
+	struct patch	 p = PATCH_INIT;
+	struct buf	 out = BUF_INIT;
+	char		 err[256];
+	long		 ids[1] = { 0 };
+
+	file_lines(LINES("#false" RUN(0)));
+	tu_load(&t, text.s, text.len);
+	ck_assert_int_eq(claim_lost(&t.f, ids, 1, T0, &p, err, sizeof(err)),
+	    1);
+	tu_apply(&t, &p, &out);
+	buf_free(&text);
+	text = out;
+	patch_free(&p);
+	tu_unload(&t);
+	ck_assert_str_eq(line(1), "false" END(0, "lost"));
+	/* a worker with --retries 0 still gets it: lost is not failed */
+	step(&w1, OK);
+	expect_task(w1, 1, "false");
+}
+END_TEST
+
+START_TEST(test_blocked_by_failed_for_good)
+{
+	struct wk	 w0 = WKR(0, 0), w1 = WKR(1, 0);
+	struct proto_tally c;
+
+	file_lines(LINES("echo a #:g", "false #:g", "echo c #:g",
+	    "echo d #+g", "echo e"));
+	step(&w0, OK);
+	step(&w0, OK);
+	expect_task(w0, 2, "false #:g");
+	step(&w0, 1);		/* failed for good */
+	expect_task(w0, 5, "echo e");
+	step(&w0, OK);
+	expect_none(w0);	/* lines 3 and 4 can never run: no wait */
+	step(&w1, OK);
+	expect_none(w1);
+	c = tally(NULL, 0);
+	ck_assert_int_eq(c.done, 2);
+	ck_assert_int_eq(c.failed, 1);
+	ck_assert_int_eq(c.blocked, 2);
+	ck_assert_int_eq(c.pending + c.retry + c.running, 0);
+	/* --reset --failed brings the chain back */
+	reset(0, 1);
+	step(&w1, OK);
+	expect_task(w1, 2, "false #:g");
+}
+END_TEST
+
+START_TEST(test_stuck_retry_holds_no_worker)
+{
+	struct wk	 w0 = WKR(0, 1);
+	struct proto_tally c;
+	long		 live1[] = { 1 };
+
+	/* failed once, with a retry left: only another worker may take it */
+	file_lines(LINES("false #:g", "echo b #:g"));
+	step(&w0, OK);
+	step(&w0, 1);
+	expect_none(w0);	/* nobody else is live: no wait */
+	c = tally(NULL, 0);
+	ck_assert_int_eq(c.failed, 1);
+	ck_assert_int_eq(c.blocked, 1);
+	/* with worker 1 live, the retry may come: worker 0 waits for b */
+	w0.live = live1;
+	w0.nlive = 1;
+	step(&w0, OK);
+	expect_wait(w0);
+	c = tally(live1, 1);
+	ck_assert_int_eq(c.retry, 1);
+	ck_assert_int_eq(c.pending, 1);
+}
+END_TEST
+
+START_TEST(test_siblings_count_as_one_machine)
+{
+	struct wk	 a0 = WKR(0, 1), a1 = WKR(1, 1), b2 = WKR(2, 1);
+	long		 sibs0[] = { 1 }, sibs1[] = { 0 }, all[] = { 0, 1, 2 };
+
+	a0.sibs = sibs0, a0.nsibs = 1, a0.live = all, a0.nlive = 3;
+	a1.sibs = sibs1, a1.nsibs = 1, a1.live = all, a1.nlive = 3;
+	b2.live = all, b2.nlive = 3;
+	file_lines(LINES("false", "sleep 1"));
+	step(&a0, OK);
+	step(&a0, 1);		/* slot 0 of machine A fails it */
+	expect_task(a0, 2, "sleep 1");
+	step(&a1, OK);		/* slot 1 of A: B is live, so not here */
+	expect_wait(a1);
+	step(&b2, OK);		/* B takes it */
+	expect_task(b2, 1, "false");
+	/* with B gone, A's other slot may: nothing else is left */
+	file_lines(LINES("false" END(0, "error1")));
+	a1.live = sibs1;
+	a1.nlive = 1;
+	step(&a1, OK);
+	expect_task(a1, 1, "false");
+}
+END_TEST
+
+START_TEST(test_running_retries_zero_no_wait)
+{
+	struct wk	 w0 = WKR(0, 0), w1 = WKR(1, 0), w2 = WK(2);
+
+	file_lines(LINES("sleep 9"));
+	step(&w0, OK);
+	step(&w1, OK);		/* it could not come back to 1: leave */
+	expect_none(w1);
+	step(&w2, OK);		/* no limit (an older rtq): it might */
+	expect_wait(w2);
+}
+END_TEST
+
+START_TEST(test_repeat_of_final_failure)
+{
+	struct wk	 w0 = WKR(0, 0);
+	char		 text0[256];
+
+	file_lines(LINES("false", "echo b"));
+	step(&w0, OK);
+	snprintf(text0, sizeof(text0), "%s", w0.text);
+	finish(&w0, 1);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
+	/* the same report again (its reply was lost): no orphan */
+	w0.line = 1;
+	snprintf(w0.text, sizeof(w0.text), "%s", text0);
+	finish(&w0, 1);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_REPEAT);
+	expect_lines(LINES("#false" END(0, "error1"), "echo b"));
+}
+END_TEST
+
+START_TEST(test_kill_pending_and_running)
+{
+	struct wk	 w0 = WK(0), w1 = WK(1);
+	struct buf	 rep = BUF_INIT;
+	char		 err[256];
+	size_t		 lines[] = { 1, 2 };
+	struct kill_ctx	 k = { lines, 2, { 0 } };
+	struct proto_tally c;
+
+	file_lines(LINES("sleep 300", "echo b #:g", "echo c #:g"));
+	step(&w0, OK);
+	ck_assert_int_eq(apply_edit(kill_fn, &k, &rep, err, sizeof(err)), 0);
+	ck_assert_int_eq(k.w[0], 0);
+	ck_assert_int_eq(k.w[1], -1);
+	ck_assert_str_eq(rep.s, "line 1: asked worker 0 to stop it\n"
+	    "line 2: cancelled (it was pending)\n");
+	ck_assert_str_eq(line(1), "#sleep 300" RUN(0) " kill " T0);
+	ck_assert_str_eq(line(2), "#echo b #:g # worker - # (" T0 " ... "
+	    T0 ") #killed");
+	/* worker 1 gets nothing: b is killed, c is behind it for good */
+	step(&w1, OK);
+	expect_none(w1);
+	/* worker 0 ends it: killed, not uncommented */
+	step(&w0, PROTO_ST_KILLED);
+	ck_assert_str_eq(line(1), "#sleep 300" RUN(0) " kill " T0 " " T0
+	    ") #killed");
+	expect_none(w0);
+	c = tally(NULL, 0);
+	ck_assert_int_eq(c.killed, 2);
+	ck_assert_int_eq(c.blocked, 1);
+	/* --reset --failed leaves killed lines alone; a full reset not */
+	ck_assert_int_eq(reset(0, 1), 0);
+	reset(0, 0);
+	expect_lines(LINES("sleep 300", "echo b #:g", "echo c #:g"));
+	buf_free(&rep);
+}
+END_TEST
+
+START_TEST(test_kill_refuses_what_is_not_a_task)
+{
+	struct buf	 rep = BUF_INIT;
+	char		 err[256];
+	size_t		 l[] = { 3, 1 }, l2[] = { 2 }, l3[] = { 9 };
+	struct kill_ctx	 k = { l, 2, { 0 } }, k2 = { l2, 1, { 0 } };
+	struct kill_ctx	 k3 = { l3, 1, { 0 } };
+
+	file_lines(LINES("cd /tmp #!", "# a comment", "echo c"));
+	ck_assert_int_eq(apply_edit(kill_fn, &k, &rep, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "line 1 is an init line (#!), not a task; "
+	    "nothing killed");
+	ck_assert_int_eq(apply_edit(kill_fn, &k2, &rep, err, sizeof(err)),
+	    -1);
+	ck_assert_str_eq(err, "line 2 is a comment, not a task; nothing "
+	    "killed");
+	ck_assert_int_eq(apply_edit(kill_fn, &k3, &rep, err, sizeof(err)),
+	    -1);
+	ck_assert_str_eq(err, "line 9: the file has 3 lines");
+	/* all or nothing: line 3 was not cancelled */
+	expect_lines(LINES("cd /tmp #!", "# a comment", "echo c"));
+	buf_free(&rep);
+}
+END_TEST
+
+START_TEST(test_lost_after_kill_is_killed)
+{
+	struct tu_file	 t;
+	struct patch	 p = PATCH_INIT;
+	struct buf	 out = BUF_INIT;
+	char		 err[256];
+	long		 ids[1] = { 0 };
+
+	file_lines(LINES("#sleep 300" RUN(0) " kill " T0));
+	tu_load(&t, text.s, text.len);
+	ck_assert_int_eq(claim_lost(&t.f, ids, 1, T0, &p, err, sizeof(err)),
+	    1);
+	tu_apply(&t, &p, &out);
+	buf_free(&text);
+	text = out;
+	patch_free(&p);
+	tu_unload(&t);
+	ck_assert_str_eq(line(1), "#sleep 300" RUN(0) " kill " T0 " " T0
+	    ") #killed");
+	ck_assert_int_eq(tally(NULL, 0).killed, 1);
+}
+END_TEST
+
+START_TEST(test_pause_and_resume)
+{
+	struct wk	 w0 = WK(0), w1 = WK(1);
+
+	file_lines(LINES("#LASTWORKER 1", "echo a", "echo b"));
+	step(&w0, OK);
+	expect_task(w0, 2, "echo a");
+	pause_file(1);
+	ck_assert_str_eq(line(2), "#PAUSED since " T0 ": workers start "
+	    "nothing new (rtq --resume)");
+	pause_file(1);		/* once only */
+	ck_assert_str_eq(line(3), "#echo a" RUN(0));
+	/* the running task is reported; nothing new starts: a wait */
+	w0.line = 3;
+	step(&w0, OK);
+	ck_assert_int_eq(w0.fin, PROTO_FIN_DONE);
+	expect_wait(w0);
+	ck_assert_int_eq(w0.paused, 1);
+	step(&w1, OK);
+	expect_wait(w1);
+	ck_assert_int_eq(tally(NULL, 0).paused, 1);
+	pause_file(0);
+	expect_lines(LINES("#LASTWORKER 1", "#echo a" END(0, "ok"),
+	    "echo b"));
+	step(&w1, OK);
+	expect_task(w1, 3, "echo b");
+}
+END_TEST
+
 static Suite *
 claim_suite(void)
 {
@@ -1738,6 +2113,22 @@ claim_suite(void)
 	tcase_add_test(tc, test_runtask_moved_line_marker);
 	tcase_add_test(tc, test_partial_reset);
 	tcase_add_test(tc, test_reset_failed_only);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_retries_default_one);
+	tcase_add_test(tc, test_retries_zero_and_line_wins);
+	tcase_add_test(tc, test_retries_lost_does_not_count);
+	tcase_add_test(tc, test_blocked_by_failed_for_good);
+	tcase_add_test(tc, test_stuck_retry_holds_no_worker);
+	tcase_add_test(tc, test_siblings_count_as_one_machine);
+	tcase_add_test(tc, test_running_retries_zero_no_wait);
+	tcase_add_test(tc, test_repeat_of_final_failure);
+	tcase_add_test(tc, test_kill_pending_and_running);
+	tcase_add_test(tc, test_kill_refuses_what_is_not_a_task);
+	tcase_add_test(tc, test_lost_after_kill_is_killed);
+	tcase_add_test(tc, test_pause_and_resume);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -45,6 +45,10 @@ expect_same_req(const struct proto_req *a, const struct proto_req *b)
 	ck_assert_int_eq(a->json, b->json);
 	ck_assert_int_eq(a->hold, b->hold);
 	ck_assert_int_eq(a->color, b->color);
+	ck_assert_int_eq(a->retries, b->retries);
+	ck_assert(a->machine == b->machine);
+	ck_assert_int_eq(a->nlines, b->nlines);
+	ck_assert(memcmp(a->lines, b->lines, sizeof(a->lines)) == 0);
 }
 
 /* decode(encode(q)) == q, as words and (where served) as a line */
@@ -88,7 +92,7 @@ START_TEST(test_every_request_round_trips)
 	struct proto_req q;
 	int		 op, st;
 	static const int statuses[] = { 0, 1, 255, PROTO_ST_RELEASE,
-	    PROTO_ST_LOST };
+	    PROTO_ST_LOST, PROTO_ST_KILLED };
 
 	q = req(PROTO_REGISTER);
 	q.name = "";
@@ -98,10 +102,13 @@ START_TEST(test_every_request_round_trips)
 	round_trip(&q);
 
 	for (op = PROTO_NEXT; op <= PROTO_FINISH; op++)
-		for (st = 0; st < 5; st++) {
+		for (st = 0; st < 6; st++) {
 			q = req((enum proto_op)op);
 			q.worker = 3;
 			q.seq = st == 2 ? -1 : 123456789012345LL;
+			q.retries = st == 0 ? 0 : st == 5 ? 1000 : -1;
+			q.machine = op == PROTO_NEXT && st >= 3 ?
+			    0xffffffffffffULL >> (st - 3) : 0;
 			q.pos = op == PROTO_NEXT ? (size_t)st * 7 : 0;
 			q.has_item = op == PROTO_FINISH || st != 1;
 			q.item.init = st == 4;
@@ -152,6 +159,18 @@ START_TEST(test_every_request_round_trips)
 	q = req(PROTO_SERVE);
 	q.hold = 3000;
 	round_trip(&q);
+	q = req(PROTO_KILL);
+	q.lines[q.nlines++] = 7;
+	round_trip(&q);
+	for (st = 1; st < PROTO_MAXLINES; st++)
+		q.lines[q.nlines++] = (size_t)st * 3900000;
+	round_trip(&q);
+	q = req(PROTO_TALLY);
+	round_trip(&q);
+	q = req(PROTO_PAUSE);
+	round_trip(&q);
+	q = req(PROTO_RESUME);
+	round_trip(&q);
 
 	for (op = 0; op < PROTO_NOPS; op++)
 		if (op == PROTO_CAT || op == PROTO_PUT || op == PROTO_LOCK ||
@@ -165,6 +184,7 @@ END_TEST
 START_TEST(test_the_wire_forms)
 {
 	struct proto_req q = req(PROTO_NEXT);
+	struct proto_words w;
 	struct buf	 b = BUF_INIT;
 
 	q.worker = 2;
@@ -188,6 +208,22 @@ START_TEST(test_the_wire_forms)
 	q.name = "n";
 	ck_assert_int_eq(proto_encode_line(&q, &b), 0);
 	ck_assert_str_eq(b.s, "register - n\n");
+	buf_reset(&b);
+	q = req(PROTO_NEXT);
+	q.worker = 5;
+	q.seq = 1;
+	q.retries = 2;
+	q.machine = 0xbeef;
+	ck_assert_int_eq(proto_encode_line(&q, &b), 0);
+	ck_assert_str_eq(b.s, "next 5/1,r=2,m=beef 0\n");
+	buf_reset(&b);
+	q = req(PROTO_KILL);
+	q.lines[0] = 3;
+	q.lines[1] = 12;
+	q.nlines = 2;
+	ck_assert_int_eq(proto_encode_words(&q, &w), 0);
+	ck_assert_str_eq(w.w[0], "3,12");
+	proto_words_free(&w);
 	ck_assert_str_eq(proto_hello(), "hello 1\n");
 	ck_assert(proto_hello_ok("hello 1"));
 	ck_assert(!proto_hello_ok("hello 2"));
@@ -260,6 +296,23 @@ START_TEST(test_malformed_lines_rejected)
 	ck_assert(line_ok("bye 1"));
 	ck_assert(line_ok("reset 4 --failed"));
 	ck_assert(line_ok("register"));
+	ck_assert(line_ok("next 1/2,r=0,m=a0 0"));
+	ck_assert(line_ok("finish 1/2,r=1000 task 4 killed x"));
+	ck_assert(line_ok("tally"));
+
+	/* the worker word's options: known, once, well formed */
+	ck_assert(!line_ok("next 1/2,r=1,r=2 0"));
+	ck_assert(!line_ok("next 1/2,r= 0"));
+	ck_assert(!line_ok("next 1/2,r=10000 0"));
+	ck_assert(!line_ok("next 1/2,m=0 0"));
+	ck_assert(!line_ok("next 1/2,m=A0 0"));
+	ck_assert(!line_ok("next 1/2,m=12345678901234567 0"));
+	ck_assert(!line_ok("next 1/2,x=1 0"));
+	ck_assert(!line_ok("next 1/2, 0"));
+	ck_assert(!line_ok("finish 1/2,m=a0 task 4 0 x"));
+	ck_assert(!line_ok("tally x"));
+	ck_assert(!line_ok("kill 3"));
+	ck_assert(!line_ok("pause"));
 
 	/* unknown, or not allowed in a session */
 	ck_assert(!line_ok(""));
@@ -316,6 +369,15 @@ END_TEST
 START_TEST(test_malformed_argv_rejected)
 {
 	ck_assert(argv_ok("next", 2, (const char *[]){ "1", "0" }));
+	ck_assert(argv_ok("kill", 1, (const char *[]){ "3,4" }));
+	ck_assert(!argv_ok("kill", 0, (const char *[]){ NULL }));
+	ck_assert(!argv_ok("kill", 1, (const char *[]){ "0" }));
+	ck_assert(!argv_ok("kill", 1, (const char *[]){ "3," }));
+	ck_assert(!argv_ok("kill", 1, (const char *[]){ ",3" }));
+	ck_assert(!argv_ok("kill", 1, (const char *[]){ "3,,4" }));
+	ck_assert(!argv_ok("kill", 1, (const char *[]){ "x" }));
+	ck_assert(!argv_ok("kill", 2, (const char *[]){ "3", "4" }));
+	ck_assert(!argv_ok("pause", 1, (const char *[]){ "x" }));
 	ck_assert(!argv_ok("next", 3, (const char *[]){ "1", "0", "x" }));
 	ck_assert(!argv_ok("next", 7, (const char *[]){ "1", "0", "task",
 	    "4", "0", "x", "y" }));
@@ -382,6 +444,10 @@ reply_round_trip(const struct proto_reply *r, const char *wire)
 			ck_assert_int_eq(d.protocol, r->protocol);
 			ck_assert_str_eq(d.version, r->version);
 		}
+		ck_assert(memcmp(&d.tally, &r->tally, sizeof(d.tally)) == 0);
+		break;
+	case PROTO_KILLREQ:
+		ck_assert_uint_eq(d.pos, r->pos);
 		break;
 	case PROTO_ERROR:
 		ck_assert_int_eq(d.code, r->code);
@@ -433,6 +499,10 @@ START_TEST(test_every_reply_round_trips)
 	reply_round_trip(&r, "RTQ1 locked\n");
 	r.kind = PROTO_LOST;
 	reply_round_trip(&r, "RTQ1 lost\n");
+	r.kind = PROTO_KILLREQ;
+	r.pos = 12;
+	reply_round_trip(&r, "RTQ1 kill 12\n");
+	r.pos = 0;
 	r.kind = PROTO_OK;
 	reply_round_trip(&r, "RTQ1 ok\n");
 	r.okw = PROTO_OK_ADDED;
@@ -449,6 +519,16 @@ START_TEST(test_every_reply_round_trips)
 	snprintf(r.version, sizeof(r.version), "0.1.0");
 	r.protocol = PROTO_VERSION;
 	reply_round_trip(&r, "RTQ1 ok rtq-claim 0.1.0 protocol 1\n");
+	r.okw = PROTO_OK_TALLY;
+	r.tally.done = 1;
+	r.tally.failed = 2;
+	r.tally.killed = 3;
+	r.tally.blocked = 4;
+	r.tally.retry = 5;
+	r.tally.pending = 6;
+	r.tally.running = 7;
+	r.tally.paused = 1;
+	reply_round_trip(&r, "RTQ1 ok tally 1 2 3 4 5 6 7 1\n");
 	memset(&r, 0, sizeof(r));
 	r.kind = PROTO_ERROR;
 	r.code = PROTO_EFILE;
