@@ -59,8 +59,9 @@ HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
 COMMON	 = buf taskfile patch claim proto shquote edit
 IO	 = fdio asan
-HELPER	 = rtq-claim tfio live status clock expire
-WORKER	 = rtq client sig paths admin slots shell transport slurm
+HELPER	 = rtq-claim tfio live status clock logs expire
+WORKER	 = rtq client sig paths admin slots shell transport pump logsend \
+	   logview slurm
 UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit test_buf test_proto
 
 S_COMMON = $(COMMON:%=$(O)/static/common/%.o) $(IO:%=$(O)/static/common/io/%.o)

@@ -31,6 +31,10 @@ const struct proto_opdef proto_ops[PROTO_NOPS] = {
 	    "WORKER" },
 	[PROTO_SERVE] = { "serve", 0, 1, PROTO_F_STDIN, "[HOLD_MS]" },
 	[PROTO_VERSION_OP] = { "version", 0, 0, PROTO_F_NOFILE, "" },
+	[PROTO_LOG] = { "log", 6, 7, PROTO_F_SERVE | PROTO_F_BODY, "WORKER LINE log|err CAP OFFSET SIZE [end] < BYTES" },
+	[PROTO_LOGS] = { "logs", 1, 1, PROTO_F_SERVE, "LINE" },
+	[PROTO_LOGREAD] = { "logread", 5, 5, PROTO_F_SERVE,
+	    "LINE WORKER log|err OFFSET MAX" },
 	[PROTO_TALLY] = { "tally", 0, 0, PROTO_F_SERVE, "" },
 	[PROTO_KILL] = { "kill", 1, 1, 0, "LINE[,LINE...]" },
 	[PROTO_PAUSE] = { "pause", 0, 0, 0, "" },
@@ -136,7 +140,8 @@ worker_word(const char *s, struct proto_req *q)
 		s = end + 1;
 		end = s + strcspn(s, ",");
 		if (strncmp(s, "r=", 2) == 0 && q->retries < 0 &&
-		    num_ll(s + 2, (size_t)(end - s - 2), 4, &x) == 0)
+		    num_ll(s + 2, (size_t)(end - s - 2), 4, &x) == 0 &&
+		    x <= PROTO_MAXRETRIES)
 			q->retries = (long)x;
 		else if (strncmp(s, "m=", 2) == 0 && q->machine == 0 &&
 		    hex_ll(s + 2, (size_t)(end - s - 2), &q->machine) == 0 &&
@@ -267,6 +272,46 @@ decode_item_req(struct proto_req *q, int argc, char *const *argv,
 	return item_words(argv + i, &q->item);
 }
 
+/* log, logs, logread */
+static int
+decode_log(struct proto_req *q, int argc, char *const *argv,
+    const char **msg)
+{
+	static char	 m[160];
+	long		 v;
+	int		 i = 0;
+
+	snprintf(m, sizeof(m), "%s: expected %s", proto_ops[q->op].name,
+	    proto_ops[q->op].args);
+	*msg = m;
+	if (q->op == PROTO_LOG && num(argv[i++], &q->worker) == -1)
+		return -1;
+	if (num(argv[i++], &v) == -1 || (v == 0 && q->op != PROTO_LOGS))
+		return -1;
+	q->log_line = (size_t)v;
+	if (q->op == PROTO_LOGS)
+		return 0;
+	if (q->op == PROTO_LOGREAD && num(argv[i++], &q->worker) == -1)
+		return -1;
+	if (strcmp(argv[i], "err") == 0)
+		q->log_err = 1;
+	else if (strcmp(argv[i], "log") != 0)
+		return -1;
+	i++;
+	if (q->op == PROTO_LOG && num_ll(argv[i], strlen(argv[i]),
+	    SEQ_DIGITS, &q->log_cap) == -1)
+		return -1;
+	i += q->op == PROTO_LOG;
+	if (num_ll(argv[i], strlen(argv[i]), SEQ_DIGITS, &q->log_off) == -1 ||
+	    num_ll(argv[i + 1], strlen(argv[i + 1]), 9, &q->log_size) == -1)
+		return -1;
+	i += 2;
+	if (i < argc && (q->op != PROTO_LOG || strcmp(argv[i], "end") != 0))
+		return -1;
+	q->log_end = i < argc;
+	return 0;
+}
+
 /* "L[,L...]": at most PROTO_MAXLINES line numbers */
 static int
 decode_lines(struct proto_req *q, const char *s)
@@ -321,6 +366,10 @@ decode_other(struct proto_req *q, int argc, char *const *argv,
 	case PROTO_SERVE:
 		*msg = "serve: HOLD_MS must be a number of milliseconds";
 		return argc == 1 && num(argv[0], &q->hold) == -1 ? -1 : 0;
+	case PROTO_LOG:
+	case PROTO_LOGS:
+	case PROTO_LOGREAD:
+		return decode_log(q, argc, argv, msg);
 	case PROTO_HEARTBEAT:
 	case PROTO_BYE:
 		*msg = "heartbeat: expected WORKER [LEASE]; bye: WORKER";
@@ -499,6 +548,24 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 	case PROTO_SERVE:
 		if (q->hold > 0)
 			r |= add_num(w, "%lld", q->hold), n++;
+		break;
+	case PROTO_LOG:
+	case PROTO_LOGREAD:
+		if (q->op == PROTO_LOG)
+			r |= add_num(w, "%lld", q->worker), n++;
+		r |= add_num(w, "%lld", (long long)q->log_line), n++;
+		if (q->op == PROTO_LOGREAD)
+			r |= add_num(w, "%lld", q->worker), n++;
+		r |= add_word(w, q->log_err ? "err" : "log"), n++;
+		if (q->op == PROTO_LOG)
+			r |= add_num(w, "%lld", q->log_cap), n++;
+		r |= add_num(w, "%lld", q->log_off), n++;
+		r |= add_num(w, "%lld", q->log_size), n++;
+		if (q->op == PROTO_LOG && q->log_end)
+			r |= add_word(w, "end"), n++;
+		break;
+	case PROTO_LOGS:
+		r |= add_num(w, "%lld", (long long)q->log_line), n++;
 		break;
 	case PROTO_KILL:
 		if (q->nlines < 1 || q->nlines > PROTO_MAXLINES)

@@ -8,7 +8,9 @@
  * the words are separated by single spaces and the last word the operation
  * takes runs to the end of the line, so a task text or a worker name may
  * hold spaces; no word holds a LF or a NUL, and only a task text may hold
- * a CR (a task line may: it is carried back as it came).  proto_ops[] is the table
+ * a CR (a task line may: it is carried back as it came).  The one request
+ * with bytes after its line is log (PROTO_F_BODY): SIZE raw bytes of a
+ * task's output follow it, in a session as on standard input.  proto_ops[] is the table
  * of operations: adding one is an entry there, its fields in struct
  * proto_req, and its handler in rtq-claim.
  *
@@ -23,7 +25,8 @@
  *	RTQ1 none POS FIN 0	nothing this worker could ever run
  *	RTQ1 id W		registered as worker W
  *	RTQ1 ok [WORDS]		done; WORDS: "added N" (add), "kept N" (put),
- *				"SIZE" (cat, the file's bytes follow),
+ *				"SIZE" (cat, logs, logread: SIZE bytes follow;
+ *				also in a session),
  *				"rtq-claim VERSION protocol N" (version, and
  *				the answer to a session's hello line),
  *				"tally DONE FAILED KILLED BLOCKED RETRY PENDING
@@ -54,6 +57,7 @@
 #define PROTO_VERSION	1
 #define PROTO_MAXWORDS	8	/* words of a request after OP and FILE */
 #define PROTO_MAXLINES	256	/* lines of one kill request */
+#define PROTO_MAXRETRIES 1000	/* ",r=N" of a worker word */
 
 /*
  * rtq-claim's exit statuses, and the CODE of an error reply.  Library code
@@ -78,6 +82,7 @@ enum proto_op {
 	PROTO_CAT, PROTO_PUT, PROTO_LOCK, PROTO_STATUS, PROTO_HEARTBEAT,
 	PROTO_BYE, PROTO_SERVE, PROTO_VERSION_OP, PROTO_TALLY, PROTO_KILL,
 	PROTO_PAUSE, PROTO_RESUME,
+	PROTO_LOG, PROTO_LOGS, PROTO_LOGREAD,
 	PROTO_NOPS
 };
 
@@ -85,6 +90,7 @@ enum proto_op {
 #define PROTO_F_STDIN	0x02	/* reads its standard input */
 #define PROTO_F_NOFILE	0x04	/* takes no FILE */
 #define PROTO_F_WORKER	0x08	/* made by a worker: carries its id */
+#define PROTO_F_BODY	0x10	/* SIZE bytes follow the request (log) */
 
 struct proto_opdef {
 	const char	*name;
@@ -120,6 +126,13 @@ struct proto_req {
 	const char	*command;	/* add: NULL reads standard input */
 	int		 json, color;	/* status */
 	long		 hold;		/* serve: ms a "wait" may be held, 0 */
+	/* log, logs, logread: a task's output on the master (logs.h) */
+	size_t		 log_line;	/* the task's line (logs: 0 running) */
+	int		 log_err;	/* the stream: 1 err, 0 log */
+	long long	 log_cap;	/* log: the cap of a stream */
+	long long	 log_off;	/* log, logread: stream offset */
+	long long	 log_size;	/* log: bytes that follow; logread: max */
+	int		 log_end;	/* log: the last chunk of the attempt */
 	long		 retries;	/* next, finish: the worker's retry
 					   limit; -1 not sent (no limit) */
 	unsigned long long machine;	/* next: the worker's process (its -j

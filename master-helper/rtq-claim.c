@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "taskfile.h"
 #include "live.h"
+#include "logs.h"
 #include "status.h"
 #include "tfio.h"
 #include "version.h"
@@ -803,8 +804,16 @@ cmd_status(const char *path, int json, int color)
 		tfio_close(&t);
 		return fail(TFIO_EDATA, err);
 	}
-	r = status_format(&f, t.live, t.path, (time_t)now, flags, &out, err,
-	    sizeof(err));
+	{
+		struct logs l;
+
+		if (logs_open(&l, path, 0, err, sizeof(err)) == 0)
+			status_set_logs(&l);
+		r = status_format(&f, t.live, t.path, (time_t)now, flags, &out,
+		    err, sizeof(err));
+		status_set_logs(NULL);
+		logs_close(&l);
+	}
 	if (r == 0) {
 		reply_kind(PROTO_OK);
 		fwrite(out.s, 1, out.len, stdout);
@@ -814,6 +823,165 @@ cmd_status(const char *path, int json, int color)
 	tf_free(&f);
 	buf_free(&view);
 	tfio_close(&t);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* tasks' output (logs.h) */
+
+/*
+ * log: write a chunk of a task's output, whose q->log_size bytes are
+ * read from in.  *l is opened (and its directory made) at the first
+ * chunk and kept for the next ones.  Returns 0, or the code of the error
+ * replied; -1 when the bytes could not be read (the caller stops).
+ */
+static int
+cmd_log(const char *path, const struct proto_req *q, FILE *in,
+    struct logs *l)
+{
+	char		 err[TFIO_ERRLEN], *data;
+	size_t		 n = (size_t)q->log_size;
+	int		 r;
+
+	if ((data = malloc(n + 1)) == NULL)
+		return fail(PROTO_EIO, "log: out of memory");
+	if (fread(data, 1, n, in) != n) {
+		free(data);
+		return -1;
+	}
+	r = l->dir == NULL || l->dirfd == -1 ? logs_open(l, path, 1, err,
+	    sizeof(err)) : 0;
+	if (r == 0 && logs_write(l, q->log_line, q->worker, q->log_err,
+	    q->log_cap, q->log_off, data, n, q->log_end, err, sizeof(err)) ==
+	    0)
+		reply_kind(PROTO_OK);
+	else {
+		logs_close(l);	/* opened afresh by the next chunk */
+		r = fail(PROTO_EIO, err);
+	}
+	free(data);
+	return r;
+}
+
+/* The word for an annotation's state: running, ok, error1, lost... */
+static void
+ann_state(const struct tf_ann *a, struct buf *b)
+{
+	if (a->open || a->status == NULL)
+		buf_adds(b, "running");
+	else
+		buf_add(b, a->status, a->statuslen);
+}
+
+/*
+ * logs LINE: "tasks PENDING RUNNING", then the attempts of LINE, one a
+ * line, "LINE WORKER STATE" (oldest first); LINE 0: the running tasks.
+ */
+static int
+cmd_logs(const char *path, size_t line)
+{
+	struct tfio	 t;
+	struct tf_file	 f;
+	struct tf_item	 it;
+	struct tf_ann	 a;
+	struct buf	 out = BUF_INIT, body = BUF_INIT;
+	char		 err[TFIO_ERRLEN];
+	const char	*p;
+	size_t		 i, pending = 0, running = 0;
+	int		 r;
+
+	if ((r = tfio_peek(&t, path, err, sizeof(err))) != 0) {
+		tfio_close(&t);
+		return fail(r, err);
+	}
+	if (tf_split(&f, t.data.s, t.data.len, err, sizeof(err)) == -1) {
+		tfio_close(&t);
+		return fail(TFIO_EDATA, err);
+	}
+	if (line > f.nline) {
+		snprintf(err, sizeof(err), "%s: there is no line %zu", t.path,
+		    line);
+		r = fail(PROTO_EDATA, err);
+		goto out;
+	}
+	for (i = 0; i < f.nline; i++) {
+		if (tf_classify(f.buf + f.off[i], tf_linelen(&f, i), i + 1,
+		    &it, err, sizeof(err)) == -1)
+			continue;
+		if (line == i + 1 && it.kind != TF_PENDING && it.kind !=
+		    TF_RUNNING && it.kind != TF_DONE && it.kind != TF_FAILED &&
+		    it.kind != TF_GIVENUP) {
+			snprintf(err, sizeof(err), "%s: line %zu is not a task",
+			    t.path, line);
+			r = fail(PROTO_EDATA, err);
+			goto out;
+		}
+		pending += it.kind == TF_PENDING;
+		running += it.kind == TF_RUNNING;
+		if (line == 0 && it.kind == TF_RUNNING)
+			buf_printf(&body, "%zu %ld running\n", i + 1,
+			    it.worker);
+		if (line != i + 1 || it.ann == NULL)
+			continue;
+		for (p = it.ann; tf_ann_next(&p, it.ann + it.annlen, &a) ==
+		    1; ) {
+			buf_printf(&body, "%zu %ld ", i + 1, a.worker);
+			ann_state(&a, &body);
+			buf_addc(&body, '\n');
+		}
+	}
+	buf_printf(&out, "tasks %zu %zu\n", pending, running);
+	if (body.len > 0)
+		buf_add(&out, body.s, body.len);
+	if (out.s == NULL)
+		r = fail(PROTO_EIO, "out of memory");
+	else {
+		reply_size(out.len);
+		fwrite(out.s, 1, out.len, stdout);
+	}
+out:
+	buf_free(&out);
+	buf_free(&body);
+	tf_free(&f);
+	tfio_close(&t);
+	return r;
+}
+
+/* logread: "NEXT 1|0" (the log exists), then the bytes. */
+static int
+cmd_logread(const char *path, const struct proto_req *q)
+{
+	struct logs	 l;
+	struct buf	 data = BUF_INIT, out = BUF_INIT;
+	char		 err[TFIO_ERRLEN];
+	long long	 next = q->log_off;
+	int		 r, ex = 0;
+	size_t		 max = q->log_size > 0 && q->log_size < (1 << 20) ?
+	    (size_t)q->log_size : (1 << 20);
+
+	if ((r = logs_open(&l, path, 0, err, sizeof(err))) == -1) {
+		logs_close(&l);
+		return fail(PROTO_EFILE, err);
+	}
+	if (r == 0 && (ex = logs_read(&l, q->log_line, q->worker, q->log_err,
+	    q->log_off, max, &data, &next, err, sizeof(err))) == -1) {
+		logs_close(&l);
+		buf_free(&data);
+		return fail(PROTO_EIO, err);
+	}
+	buf_printf(&out, "%lld %d\n", next, ex);
+	if (data.len > 0)
+		buf_add(&out, data.s, data.len);
+	if (out.s == NULL)
+		r = fail(PROTO_EIO, "out of memory");
+	else {
+		r = 0;
+		reply_size(out.len);
+		fwrite(out.s, 1, out.len, stdout);
+	}
+	buf_free(&data);
+	buf_free(&out);
+	logs_close(&l);
 	return r;
 }
 
@@ -937,6 +1105,7 @@ cmd_serve(const char *path, long hold_ms)
 	size_t		 cap = 0;
 	ssize_t		 n;
 	int		 hello = 0;
+	struct logs	 logs = { NULL, -1 };
 
 	serving = 1;
 	if ((real = tfio_expand(path, m, sizeof(m))) == NULL)
@@ -967,8 +1136,19 @@ cmd_serve(const char *path, long hold_ms)
 			continue;
 		memset(&j, 0, sizeof(j));
 		j.hold = hold_ms > 0;
-		if (proto_decode_line(&q, line, (size_t)n, &msg) == -1 ||
-		    job_parse(&j, &q, &msg) == -1)
+		if (proto_decode_line(&q, line, (size_t)n, &msg) == -1) {
+			fail(PROTO_EUSAGE, msg);
+			/* bytes that may follow cannot be told from requests */
+			if (strncmp(line, "log", 4) == 0)
+				break;
+		} else if (q.op == PROTO_LOG) {
+			if (cmd_log(path, &q, stdin, &logs) == -1)
+				break;
+		} else if (q.op == PROTO_LOGS)
+			cmd_logs(path, q.log_line);
+		else if (q.op == PROTO_LOGREAD)
+			cmd_logread(path, &q);
+		else if (job_parse(&j, &q, &msg) == -1)
 			fail(PROTO_EUSAGE, msg);
 		else if (transact(path, &j) == 0 && j.held)
 			serve_held(path, real, &j, hold_ms);
@@ -978,6 +1158,7 @@ cmd_serve(const char *path, long hold_ms)
 	}
 	free(line);
 	free(real);
+	logs_close(&logs);
 	return 0;
 }
 
@@ -1023,6 +1204,18 @@ main(int argc, char *argv[])
 		return cmd_cat(path);
 	case PROTO_SERVE:
 		return cmd_serve(path, q.hold);
+	case PROTO_LOG: {
+		struct logs l = { NULL, -1 };
+
+		r = cmd_log(path, &q, stdin, &l);
+		logs_close(&l);
+		return r == -1 ? fail(PROTO_EUSAGE, "log: fewer bytes than "
+		    "SIZE on standard input") : r;
+	}
+	case PROTO_LOGS:
+		return cmd_logs(path, q.log_line);
+	case PROTO_LOGREAD:
+		return cmd_logread(path, &q);
 	default:
 		break;
 	}

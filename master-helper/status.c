@@ -2,12 +2,14 @@
  * status: the summary of a task file.  See status.h.
  */
 #define _DEFAULT_SOURCE
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "claim.h"
+#include "logs.h"
 #include "status.h"
 
 struct worker_row {
@@ -45,6 +47,52 @@ struct summary {
 	struct failed_row *f;
 	size_t		 nf;
 };
+
+static struct logs *logs;	/* status_set_logs */
+
+void
+status_set_logs(struct logs *l)
+{
+	logs = l;
+}
+
+/*
+ * The master's log of an attempt: its path in path, and its last n lines
+ * in tail (a line cut to cut bytes).  Returns 0 when there is none.
+ */
+static int
+master_log(size_t line, long worker, int n, size_t cut, char *path,
+    size_t len, struct buf *tail)
+{
+	char	 name[64];
+	size_t	 i, k;
+
+	if (logs == NULL || logs->dirfd == -1 || worker < 0)
+		return 0;
+	buf_reset(tail);
+	if (!logs_tail(logs, line, worker, n, 4096, tail))
+		return 0;
+	logs_name(line, worker, 0, name, sizeof(name));
+	snprintf(path, len, "%s/%s", logs->dir, name);
+	/* each line cut to fit, control bytes but tabs as '?' */
+	for (i = 0, k = 0; i < tail->len; i++) {
+		if (tail->s[i] == '\n') {
+			k = 0;
+			continue;
+		}
+		if ((unsigned char)tail->s[i] < 0x20 && tail->s[i] != '\t')
+			tail->s[i] = '?';
+		if (++k > cut)
+			tail->s[i] = '\r';	/* dropped below */
+	}
+	for (i = 0, k = 0; i < tail->len; i++)
+		if (tail->s[i] != '\r')
+			tail->s[k++] = tail->s[i];
+	tail->len = k;
+	if (tail->len > 0 && tail->s[tail->len - 1] == '\n')
+		tail->len--;
+	return 1;
+}
 
 static int
 two(const char *s, int *v)
@@ -406,6 +454,23 @@ json_secs(struct buf *out, double secs)
 		buf_adds(out, "null");
 }
 
+/* ,"master_log":PATH,"KEY":TEXT (the last n lines), or nulls */
+static void
+json_log(struct buf *out, size_t line, long worker, int n, const char *key)
+{
+	struct buf	 tail = BUF_INIT;
+	char		 path[PATH_MAX + 64];
+
+	if (master_log(line, worker, n, 200, path, sizeof(path), &tail)) {
+		buf_adds(out, ",\"master_log\":");
+		json_str(out, path, strlen(path));
+		buf_printf(out, ",\"%s\":", key);
+		json_str(out, tail.s != NULL ? tail.s : "", tail.len);
+	} else
+		buf_printf(out, ",\"master_log\":null,\"%s\":null", key);
+	buf_free(&tail);
+}
+
 static void
 json_workers(struct buf *out, const struct summary *sm, struct live *lv,
     time_t now)
@@ -436,9 +501,11 @@ json_workers(struct buf *out, const struct summary *sm, struct live *lv,
 			buf_printf(out, ",\"task\":{\"line\":%zu,\"text\":",
 			    w->task_line);
 			json_str(out, w->task, w->tasklen);
-			buf_printf(out, ",\"elapsed\":%lld}",
+			buf_printf(out, ",\"elapsed\":%lld",
 			    w->task_start == (time_t)-1 ? -1LL :
 			    (long long)(now - w->task_start));
+			json_log(out, w->task_line, w->id, 1, "last_line");
+			buf_addc(out, '}');
 		} else
 			buf_adds(out, ",\"task\":null");
 		buf_addc(out, '}');
@@ -462,6 +529,7 @@ json_failed(struct buf *out, const struct summary *sm)
 			json_str(out, sm->f[i].log, sm->f[i].loglen);
 		else
 			buf_adds(out, "null");
+		json_log(out, sm->f[i].line, sm->f[i].worker, 5, "tail");
 		buf_printf(out, ",\"final\":%s,\"attempts\":%zu,"
 		    "\"retries_left\":", sm->f[i].final ? "true" : "false",
 		    sm->f[i].attempts);
@@ -580,6 +648,29 @@ text_head(struct buf *out, const struct summary *sm, const char *name,
 	}
 }
 
+/* "log: PATH" and the last n lines after lead, on lines of their own */
+static void
+text_log(struct buf *out, size_t line, long worker, int n, const char *lead)
+{
+	struct buf	 tail = BUF_INIT;
+	char		 path[PATH_MAX + 64];
+	const char	*s, *e, *nl;
+
+	if (master_log(line, worker, n, 70, path, sizeof(path), &tail)) {
+		if (out->len > 0 && out->s[out->len - 1] != '\n')
+			buf_addc(out, '\n');
+		buf_printf(out, "        log: %s", path);
+		for (s = tail.s, e = s + tail.len; s != NULL && s < e;
+		    s = nl + 1) {
+			if ((nl = memchr(s, '\n', (size_t)(e - s))) == NULL)
+				nl = e;
+			buf_printf(out, "\n        %s%.*s", lead, (int)(nl - s),
+			    s);
+		}
+	}
+	buf_free(&tail);
+}
+
 static void
 text_workers(struct buf *out, const struct summary *sm, struct live *lv,
     time_t now, int flags)
@@ -615,6 +706,7 @@ text_workers(struct buf *out, const struct summary *sm, struct live *lv,
 			}
 			buf_printf(out, ": %.*s", (int)(w->tasklen > 60 ? 60 :
 			    w->tasklen), w->task);
+			text_log(out, w->task_line, w->id, 1, "last: ");
 		}
 		buf_adds(out, "\n");
 	}
@@ -644,6 +736,10 @@ text_failed(struct buf *out, const struct summary *sm, int flags)
 			buf_printf(out, "        failed for good after %zu "
 			    "attempt%s\n", fr->attempts, fr->attempts == 1 ?
 			    "" : "s");
+		else if (fr->status != NULL && tf_status_is(fr->status,
+		    fr->statuslen, "lost"))
+			buf_adds(out, "        its worker was lost; to be run "
+			    "by another worker\n");
 		else
 			buf_printf(out, "        %zu failed attempt%s; to be "
 			    "retried by another worker\n", fr->attempts,
@@ -651,6 +747,9 @@ text_failed(struct buf *out, const struct summary *sm, int flags)
 		if (fr->log != NULL)
 			buf_printf(out, "        log (on worker %ld): %.*s\n",
 			    fr->worker, (int)fr->loglen, fr->log);
+		text_log(out, fr->line, fr->worker, 3, "| ");
+		if (out->len > 0 && out->s[out->len - 1] != '\n')
+			buf_addc(out, '\n');
 	}
 	for (i = 0, first = 1; i < sm->nline; i++) {
 		if (sm->by[i] == 0)

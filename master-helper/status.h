@@ -26,4 +26,12 @@
 int	status_format(const struct tf_file *, struct live *, const char *name,
 	    time_t now, int flags, struct buf *out, char *err, size_t errlen);
 
+struct logs;
+/*
+ * Where tasks' output is kept (logs.h), so that the report names the log
+ * of each running and failed task, quotes a running task's last line and
+ * a failure's last lines; NULL: none.
+ */
+void	status_set_logs(struct logs *);
+
 #endif

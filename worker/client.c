@@ -182,6 +182,7 @@ client_register(struct worker *w, long want, int fallback)
 		return -1;
 	}
 	w->id = r.p.id;
+	say_worker(w->id);
 	w->pos = 0;
 	w->has_prev = 0;
 	tp_reply_free(&r);

@@ -44,7 +44,7 @@
 #define RUN_LOST	(-10)	/* run_task: we were declared lost */
 #define RUN_UNRUN	(-11)	/* run_task: stopped before it started */
 #define RUN_KILLED	(-12)	/* run_task: stopped by rtq --kill */
-#define KILL_CHECK	2.0	/* s: heartbeats (and kill asks) at least */
+#define KILL_CHECK	1.0	/* s: heartbeats (and kill asks) at least */
 #define STEP_WORK	(-2)	/* ask: there is work to run */
 
 /* A running task: its deadlines, and whether and why it is being stopped. */
@@ -58,6 +58,9 @@ static const char *self;		/* our path: rtq-claim may be beside it */
 
 static const struct option longopts[] = {
 	{ "add", no_argument, NULL, 'A' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "attempt", required_argument, NULL, 'k' },
+	{ "follow", no_argument, NULL, 'f' },
 	{ "edit", no_argument, NULL, 'e' },
 	{ "exit-when-done", no_argument, NULL, 'x' },
 	{ "exit-when-idle", no_argument, NULL, 'X' },
@@ -69,9 +72,12 @@ static const struct option longopts[] = {
 	{ "kill", no_argument, NULL, 'K' },
 	{ "lease", required_argument, NULL, 'E' },
 	{ "lock", no_argument, NULL, 'L' },
+	{ "log", no_argument, NULL, 'l' },
+	{ "log-cap", required_argument, NULL, 'C' },
 	{ "log-dir", required_argument, NULL, 'D' },
 	{ "master", required_argument, NULL, 'm' },
 	{ "name", required_argument, NULL, 'n' },
+	{ "no-logs", no_argument, NULL, 'N' },
 	{ "pause", no_argument, NULL, 'p' },
 	{ "poll", required_argument, NULL, 'P' },
 	{ "reset", no_argument, NULL, 'R' },
@@ -88,6 +94,8 @@ static const struct option longopts[] = {
 
 static const char usage_text[] =
 "usage: rtq [options] [[user@]host:]TASKFILE\n"
+"       rtq --log [--attempt K | --all] TASKFILE LINE\n"
+"       rtq --follow TASKFILE [LINE]\n"
 "  -m, --master HOST     master to reach over ssh (env MASTER_SERVER);\n"
 "                        none: local mode, the file is on this machine\n"
 "  -n, --name NAME       worker name (env WORKER_NAME; default: host name\n"
@@ -103,8 +111,12 @@ static const char usage_text[] =
 "      --poll SECONDS    wait between polls when nothing is claimable (3)\n"
 "      --timeout DURATION  stop a task running longer (90s, 2h; #timeout=\n"
 "                        DURATION in a line's comment overrides); status 124\n"
-"      --log-dir DIR     also save each task's output in DIR, as\n"
-"                        <task file>.<line>.<worker id>.log\n"
+"      --log-dir DIR     also save each task's output on this machine, in\n"
+"                        DIR/<task file>.<line>.<worker id>.log\n"
+"      --no-logs         do not keep tasks' output on the master (kept by\n"
+"                        default, in <task file>.logs/ beside the file)\n"
+"      --log-cap SIZE    keep at most SIZE of a task's output on the master,\n"
+"                        its head and its tail (10M)\n"
 "      --lease SECONDS   declared lost when not heard from this long (120);\n"
 "                        heartbeats go every SECONDS/4 while a task runs\n"
 "      --add [COMMAND]   append COMMAND, or one task per line of standard\n"
@@ -123,6 +135,11 @@ static const char usage_text[] =
 "      --pause, --resume workers start nothing new / go on\n"
 "      --json            with --status: one JSON document\n"
 "      --watch [SECONDS] with --status: redraw every SECONDS (2)\n"
+"      --log FILE LINE   print the output of the task on LINE (its last\n"
+"                        attempt; --attempt K the K-th, --all every one)\n"
+"      --follow FILE [LINE]\n"
+"                        print the task's output as it comes, until it ends;\n"
+"                        exit with its status.  No LINE: every running task\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
 "TASKFILE comes from TASK_FILE when not given.\n";
@@ -297,16 +314,31 @@ run_timeout(struct worker *w, struct run *ru)
 	return timeout;
 }
 
-/* Wait for the running task; its status as shell_task_wait says it. */
+/*
+ * Wait for the running task; its status as shell_task_wait says it.  Its
+ * output goes to the master meanwhile (logsend), never waited for.
+ */
 static int
 run_wait(struct worker *w, struct run *ru)
 {
-	int	 st;
+	struct pollfd	 p[8];
+	int		 st, n;
 
 	for (;;) {
 		run_check(w, ru);
-		st = shell_task_wait(&w->sh, sig_fd(), sig_out_fd(),
-		    run_timeout(w, ru));
+		n = 0;
+		p[n].fd = w->sh.rep;
+		p[n++].events = POLLIN;
+		p[n].fd = sig_fd();
+		p[n++].events = POLLIN;
+		p[n].fd = sig_out_fd();
+		p[n++].events = 0;
+		n += logsend_fds(&w->ls, &w->tp, p + n);
+		if (poll(p, (nfds_t)n, run_timeout(w, ru)) == -1 &&
+		    errno != EINTR)
+			return -1;
+		logsend_io(&w->ls, &w->tp);
+		st = shell_task_wait(&w->sh, sig_fd(), sig_out_fd(), 0);
 		if (st == -3) {
 			sig_drain();
 			sig_out_check();
@@ -387,9 +419,12 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 	snprintf(w->prev_log, sizeof(w->prev_log), "%s", log);
 	if (got_hard)
 		return RUN_UNRUN;
+	logsend_start(&w->ls, &w->tp, line, w->id);
 	if (shell_task_start(&w->sh, text, env, init_text,
-	    log[0] ? log : NULL) == -1)
+	    log[0] ? log : NULL) == -1) {
+		logsend_end(&w->ls, &w->tp);
 		return -1;
+	}
 	pg = w->sh.task;
 	st = run_wait(w, &ru);
 	if (ru.killed && pg > 0) {
@@ -401,6 +436,8 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 			poll(NULL, 0, 50);
 		kill(-pg, SIGKILL);
 	}
+	/* the rest of its output, and a line break it lacked, before ours */
+	logsend_end(&w->ls, &w->tp);
 	if (ru.lost && st >= 0)
 		return RUN_LOST;
 	if (ru.kill_asked && st >= 0 && st < 256) {
@@ -475,7 +512,8 @@ leave(struct worker *w)
 
 /*
  * Nothing left for us (-x), or nothing now (--exit-when-idle): say what
- * the queue holds, and leave with RTQ_EXIT_FAILED when tasks failed.
+ * the queue holds, and leave with RTQ_EXIT_FAILED when tasks failed for
+ * good (or with no live worker to retry them) or are blocked by those.
  */
 static int
 leave_done(struct worker *w, int none)
@@ -503,7 +541,8 @@ leave_done(struct worker *w, int none)
 	    none ? "left" : "now", w->where, b.s != NULL ? b.s : "");
 	buf_free(&b);
 	sig_out_flush();
-	return t.failed + t.retry + t.blocked > 0 ? RTQ_EXIT_FAILED : 0;
+	/* a task another live worker may still retry is not failed yet */
+	return t.failed + t.blocked > 0 ? RTQ_EXIT_FAILED : 0;
 }
 
 /* Stopped while asking: give the task just claimed back unrun, and leave. */
@@ -713,6 +752,34 @@ step(struct worker *w)
 }
 
 /*
+ * Start the shell with its output through the pump, which passes it on
+ * to where it went before (the -j slot's pipe, or our standard output
+ * and error).  Returns 0, or -1 with err.
+ */
+static int
+start_shell(struct worker *w, char *err, size_t errlen)
+{
+	int	 to = w->sh.out_fd > 2 ? w->sh.out_fd : STDOUT_FILENO;
+	int	 te = w->sh.out_fd > 2 ? w->sh.out_fd : STDERR_FILENO;
+	int	 r;
+
+	w->ls.ctl = -1;
+	w->ls.on = !w->o->nologs;
+	w->ls.cap = w->o->logcap;
+	if (pump_pipes(&w->pump, err, errlen) == -1)
+		return -1;
+	w->sh.out_fd = w->pump.sh_out;
+	w->sh.err_fd = w->pump.sh_err;
+	r = shell_start(&w->sh, err, errlen);
+	if (pump_start(&w->pump, to, te, err, errlen) == -1)
+		r = -1;
+	if (to > 2)
+		close(to);
+	w->ls.ctl = w->pump.ctl;
+	return r;
+}
+
+/*
  * Register, start the shell and run the loop until told to stop.  Returns
  * the exit status.
  */
@@ -731,7 +798,7 @@ work(struct worker *w)
 		return got_hard ? sig_stop_code() : 1;
 	client_heartbeat(w, NULL);
 	w->sh.stop = &got_hard;
-	if (shell_start(&w->sh, err, sizeof(err)) == -1) {
+	if ((rv = start_shell(w, err, sizeof(err))) == -1) {
 		say("%s", err);
 		rv = 1;
 	} else if (export_env(w) == -1) {
@@ -752,7 +819,31 @@ work(struct worker *w)
 	if (!w->has_prev || w->prev_init)
 		client_goodbye(w);
 	shell_stop(&w->sh);
+	pump_stop(&w->pump);
 	return rv;
+}
+
+/* A size: bytes, or with k, M or G.  0 (at least 4 KiB) or -1. */
+static int
+parse_size(const char *s, long long *v)
+{
+	char		*end;
+	double		 x = strtod(s, &end);
+
+	if (end == s)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		x *= 1024, end++;
+	else if (*end == 'M')
+		x *= 1024 * 1024, end++;
+	else if (*end == 'G')
+		x *= 1024.0 * 1024 * 1024, end++;
+	if (*end == 'B')
+		end++;
+	if (*end != '\0' || x < 4096 || x > 1e15)
+		return -1;
+	*v = (long long)x;
+	return 0;
 }
 
 /*
@@ -770,6 +861,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 	o->poll = 3;
 	o->lease = 120;
 	o->slots = 1;
+	o->logcap = LOGSEND_CAP;
 	o->retries = 1;
 	while ((c = getopt_long(argc, argv, "hi:j:m:n:x", longopts, NULL))
 	    != -1) {
@@ -780,6 +872,29 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			break;
 		case 'e':
 			o->edit = 1;
+			break;
+		case 'a':
+			o->all = 1;
+			break;
+		case 'C':
+			if (parse_size(optarg, &o->logcap) == -1)
+				return usage("--log-cap: expected a size such "
+				    "as 65536, 512k, 10M or 1G (at least 4k)");
+			break;
+		case 'f':
+			o->follow = 1;
+			break;
+		case 'k':
+			if (tf_parse_id(optarg, strlen(optarg), &o->attempt) ==
+			    -1 || o->attempt < 1)
+				return usage("--attempt: expected a number "
+				    "from 1");
+			break;
+		case 'l':
+			o->log = 1;
+			break;
+		case 'N':
+			o->nologs = 1;
 			break;
 		case 'E':
 			if (tf_parse_id(optarg, strlen(optarg), &o->lease) ==
@@ -990,6 +1105,16 @@ parse_args(struct opts *o, int n, char **arg, const char **target)
 		return watch_args(o, arg, target);
 	if (o->add && n >= 2)
 		return add_args(o, n, arg, target);
+	if ((o->log || o->follow) && n == 2) {
+		long v;
+
+		if (tf_parse_id(arg[1], strlen(arg[1]), &v) == -1 || v < 1)
+			return usage("--log, --follow: LINE must be a line "
+			    "number");
+		o->log_line = (size_t)v;
+		*target = arg[0];
+		return 0;
+	}
 	if (o->kill)
 		return kill_args(o, n, arg, target);
 	if (n == 1)
@@ -1008,13 +1133,43 @@ check_opts(const struct opts *o)
 	if ((o->json || o->watch > 0) && !o->status)
 		return usage("--json and --watch go with --status");
 	if (o->lock + o->reset + o->status + o->add + o->edit + o->wait +
-	    o->kill + o->pause + o->resume > 1)
-		return usage("--add, --edit, --kill, --lock, --pause, --reset, "
-		    "--resume, --status and --wait do not go together");
+	    o->kill + o->pause + o->resume + o->log + o->follow > 1)
+		return usage("--add, --edit, --follow, --kill, --lock, --log, "
+		    "--pause, --reset, --resume, --status and --wait do not go "
+		    "together");
 	if (o->xdone && o->idle_exit)
 		return usage("-x and --exit-when-idle do not go together: "
 		    "choose one (see rtq(1))");
+	if ((o->attempt > 0 || o->all) && !o->log)
+		return usage("--attempt and --all go with --log");
+	if (o->log && o->log_line == 0)
+		return usage("--log: expected FILE LINE");
 	return 0;
+}
+
+/*
+ * "rtq ~/tasks.sh -m host": the local shell turned ~ into this machine's
+ * home, which need not be the master user's.  A path under our $HOME is
+ * taken as the same path under the home on the master, and that is said.
+ */
+static void
+home_on_master(const char *host, char **file)
+{
+	const char	*home = getenv("HOME");
+	size_t		 n;
+	char		*f;
+
+	if (home == NULL || (n = strlen(home)) < 2 || home[n - 1] == '/' ||
+	    strncmp(*file, home, n) != 0 || (*file)[n] != '/')
+		return;
+	if ((f = malloc(strlen(*file) - n + 2)) == NULL)
+		return;
+	f[0] = '~';
+	strcpy(f + 1, *file + n);
+	say("taking %s as %s on %s (the home directory there; write "
+	    "%s:%s to name a path as it is)", *file, f, host, host, f);
+	free(*file);
+	*file = f;
 }
 
 /*
@@ -1035,6 +1190,8 @@ task_file(const struct opts *o, const char *target, char **host,
 	paths_split_target(target, host, file);
 	if (*host == NULL && o->master != NULL)
 		*host = strdup(o->master);
+	if (*host != NULL && *file != NULL)
+		home_on_master(*host, file);
 	if (*host == NULL) {
 		char *abs = paths_local(*file);
 
@@ -1090,7 +1247,7 @@ main(int argc, char *argv[])
 		say("cannot watch the process that started rtq: %s",
 		    strerror(errno));
 	admin = o.add || o.edit || o.lock || o.reset || o.status || o.wait ||
-	    o.kill || o.pause || o.resume;
+	    o.kill || o.pause || o.resume || o.log || o.follow;
 	/* one key for the process and its -j slots: "another machine" */
 	machine = machine_key();
 	if (o.slots > 1 && !admin) {
@@ -1132,7 +1289,8 @@ main(int argc, char *argv[])
 		rv = o.add ? do_add(&w) : o.edit ? do_edit(&w) : o.lock ?
 		    do_lock(&w) : o.reset ? do_reset(&w) : o.wait ?
 		    do_wait(&w) : o.kill ? do_kill(&w) : o.pause ?
-		    do_pause(&w, 1) : o.resume ? do_pause(&w, 0) :
+		    do_pause(&w, 1) : o.resume ? do_pause(&w, 0) : o.log ?
+		    do_log(&w) : o.follow ? do_follow(&w) :
 		    do_status(&w);
 		if (rv != 0 && (got_int || got_hard))
 			rv = got_hard ? sig_stop_code() : 130;

@@ -229,10 +229,12 @@ exec_shell(struct shell *sh, const char *prog, int in[2], int rep[2],
 	(void)parent;
 #endif
 	if (sh->out_fd > 2) {
-		/* -j N: tasks' output on a pipe of its own */
+		/* the pump's pipes, or -j N: tasks' output on a pipe */
 		dup2(sh->out_fd, 1);
-		dup2(sh->out_fd, 2);
+		dup2(sh->err_fd > 2 ? sh->err_fd : sh->out_fd, 2);
 		close(sh->out_fd);
+		if (sh->err_fd > 2)
+			close(sh->err_fd);
 	}
 	dup2(in[0], 0);
 	if (rep[1] != SHELL_REPORT_FD) {
@@ -255,11 +257,12 @@ shell_start(struct shell *sh, char *err, size_t errlen)
 	int		 in[2], rep[2];
 	struct buf	 b = BUF_INIT;
 	volatile sig_atomic_t *stop = sh->stop;
-	int		 out_fd = sh->out_fd;
+	int		 out_fd = sh->out_fd, err_fd = sh->err_fd;
 	pid_t		 self = getpid();
 
 	memset(sh, 0, sizeof(*sh));
 	sh->out_fd = out_fd;
+	sh->err_fd = err_fd;
 	sh->stop = stop;
 	sh->in = sh->rep = sh->wfd = -1;
 	if (prog == NULL || *prog == '\0')
@@ -573,6 +576,7 @@ shell_task_start(struct shell *sh, const char *text, size_t env,
 	if (env != SHELL_ENV_NOW && prelude != NULL &&
 	    shell_has_snap(sh, env, prelude))
 		snprintf(path, sizeof(path), "%s/snap.%zu", sh->dir, env);
+	sh->prelude = -1;
 	buf_adds(&b, "__rtq_t=");
 	shquote(&b, text);
 	buf_adds(&b, "; __rtq_s=");
@@ -620,18 +624,20 @@ int
 shell_task_wait(struct shell *sh, int fd, int hupfd, int timeout_ms)
 {
 	const char	*nl;
-	int		 r, st, prelude = -1;
+	int		 r, st;
 
 	for (;;) {
 		while (sh->rbuf.len > 0 && (nl = memchr(sh->rbuf.s, '\n',
 		    sh->rbuf.len)) != NULL) {
+			/* kept in sh: a wait that times out comes back */
 			if (sscanf(sh->rbuf.s, "prelude %d", &st) == 1)
-				prelude = st;
+				sh->prelude = st;
 			else if (sscanf(sh->rbuf.s, "exit %d", &st) == 1) {
 				consume(sh, (size_t)(nl - sh->rbuf.s) + 1);
 				sh->task = 0;
 				tell_watcher(sh, WATCH_IDLE);
-				return prelude >= 0 ? 256 + prelude : st;
+				return sh->prelude >= 0 ? 256 + sh->prelude :
+				    st;
 			}
 			consume(sh, (size_t)(nl - sh->rbuf.s) + 1);
 		}

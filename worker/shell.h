@@ -50,9 +50,11 @@ struct shell {
 	char		 cwd[4096];	/* shell's directory after last init */
 	char		 cwd0[4096];	/* its directory at shell_mark_start */
 	pid_t		 task;		/* running task's process group */
+	int		 prelude;	/* its prelude's failure, or -1 */
 	pid_t		 watch;		/* the watcher process */
 	int		 wfd;		/* to the watcher: process groups */
 	int		 out_fd;	/* > 2: the shell's stdout and stderr */
+	int		 err_fd;	/* > 2: its stderr instead (kept, too) */
 	volatile sig_atomic_t *stop;	/* set: stop an init line (TERM) */
 };
 
@@ -64,7 +66,7 @@ struct shell_vars {
 /*
  * Start the shell (RTQ_SHELL, else bash) in its own process group, with a
  * private directory for its snapshots under TMPDIR, and its watcher;
- * sh->stop and sh->out_fd are kept, the rest of *sh set.  It inherits
+ * sh->stop, sh->out_fd and sh->err_fd are kept, the rest of *sh set.  It inherits
  * rtq's environment; shell_export adds to it.  Returns 0, or -1 with a
  * message in err (shell_stop cleans up in both cases).
  */

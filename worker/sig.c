@@ -24,6 +24,13 @@ static int out_watch = -2;	/* 1: stdout is a pipe or socket to poll,
 				   -1 not, -2 not looked at yet */
 static int out_gone;		/* stdout was found closed */
 static const char *progname = "rtq";
+static long say_id = -1;	/* say_worker */
+
+void
+say_worker(long id)
+{
+	say_id = id;
+}
 
 void
 say(const char *fmt, ...)
@@ -31,7 +38,10 @@ say(const char *fmt, ...)
 	va_list	 ap;
 
 	fflush(stdout);
-	fprintf(stderr, "%s: ", progname);
+	if (say_id >= 0)
+		fprintf(stderr, "[%s %ld] ", progname, say_id);
+	else
+		fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -74,7 +74,11 @@ int	 sig_out_check(void);
 
 /* The monotonic clock in seconds, for the deadlines of the waits. */
 double	 now_sec(void);
-/* A message and a newline on stderr, after "rtq: " (stdout flushed). */
+/*
+ * A message and a newline on stderr, after "rtq: ", or after "[rtq W] "
+ * once say_worker named the worker W (stdout flushed).
+ */
 void	 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 say_worker(long id);
 
 #endif

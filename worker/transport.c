@@ -359,6 +359,39 @@ session_close(struct tp *t)
 	t->spid = 0;
 	t->sin = t->sout = -1;
 	buf_reset(&t->sbuf);
+	buf_reset(&t->aq);
+	t->aq_off = 0;
+	t->apending = 0;
+}
+
+/*
+ * Write all of s to the session, the descriptor being non-blocking: wait
+ * for room at most t->reply_ms.  Returns 0 or -1.
+ */
+static int
+session_write(struct tp *t, const char *s, size_t n)
+{
+	struct pollfd	 p;
+	ssize_t		 k;
+	double		 end = now_sec() + t->reply_ms / 1000.0;
+	int		 ms;
+
+	while (n > 0) {
+		if ((k = write(t->sin, s, n)) > 0) {
+			s += k;
+			n -= (size_t)k;
+			continue;
+		}
+		if (k == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if ((ms = (int)((end - now_sec()) * 1000)) <= 0)
+			return -1;
+		p.fd = t->sin;
+		p.events = POLLOUT;
+		if (poll(&p, 1, ms) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -397,7 +430,7 @@ session_line(struct tp *t, struct buf *line)
 				return -1;	/* given up: the caller stops */
 			/* a held wait: an empty line ends it, the reply comes */
 			if (t->hold_ms > 0 && !t->woke &&
-			    fdio_write_all(t->sin, "\n", 1) == 0)
+			    session_write(t, "\n", 1) == 0)
 				t->woke = 1;
 		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -406,6 +439,141 @@ session_line(struct tp *t, struct buf *line)
 		    buf_add(&t->sbuf, chunk, (size_t)n) == -1)
 			return -1;
 	}
+}
+
+/* Read n more bytes of a reply's body into out.  Returns 0 or -1. */
+static int
+session_body(struct tp *t, struct buf *out, size_t n)
+{
+	struct pollfd	 pfd;
+	char		 chunk[65536];
+	size_t		 k;
+	ssize_t		 got;
+	double		 end = now_sec() + t->reply_ms / 1000.0;
+	int		 ms;
+
+	while (n > 0) {
+		if (t->sbuf.len > 0) {
+			k = t->sbuf.len < n ? t->sbuf.len : n;
+			if (buf_add(out, t->sbuf.s, k) == -1)
+				return -1;
+			memmove(t->sbuf.s, t->sbuf.s + k, t->sbuf.len - k);
+			t->sbuf.len -= k;
+			n -= k;
+			continue;
+		}
+		if ((ms = (int)((end - now_sec()) * 1000)) <= 0)
+			return -1;
+		pfd.fd = t->sout;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+			return -1;
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if ((got = fdio_read(t->sout, chunk, sizeof(chunk))) <= 0 ||
+		    buf_add(&t->sbuf, chunk, (size_t)got) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+tp_async_send(struct tp *t, const struct proto_req *q, const char *body,
+    size_t n)
+{
+	size_t	 was = t->aq.len;
+
+	if (t->serve != 1 || t->spid <= 0 ||
+	    t->aq.len - t->aq_off + n > TP_AQ_MAX)
+		return -1;
+	if (t->aq_off > 0 && t->aq_off == t->aq.len) {
+		buf_reset(&t->aq);
+		t->aq_off = 0;
+		was = 0;
+	}
+	if (proto_encode_line(q, &t->aq) == -1 || (n > 0 &&
+	    buf_add(&t->aq, body, n) == -1)) {
+		t->aq.len = was;
+		return -1;
+	}
+	t->apending++;
+	return 0;
+}
+
+int
+tp_async_fds(struct tp *t, struct pollfd *p)
+{
+	int	 n = 0;
+
+	if (t->spid <= 0)
+		return 0;
+	if (t->aq.len > t->aq_off) {
+		p[n].fd = t->sin;
+		p[n++].events = POLLOUT;
+	}
+	if (t->apending > 0) {
+		p[n].fd = t->sout;
+		p[n++].events = POLLIN;
+	}
+	return n;
+}
+
+int
+tp_async_io(struct tp *t)
+{
+	char	 chunk[8192], *nl;
+	ssize_t	 k;
+	size_t	 len;
+	int	 r = 0;
+
+	if (t->spid <= 0)
+		return 0;
+	while (t->aq.len > t->aq_off) {
+		k = write(t->sin, t->aq.s + t->aq_off, t->aq.len - t->aq_off);
+		if (k > 0) {
+			t->aq_off += (size_t)k;
+			continue;
+		}
+		if (k == -1 && (errno == EAGAIN || errno == EINTR))
+			break;
+		session_close(t);
+		return -1;
+	}
+	if (t->aq_off == t->aq.len) {
+		buf_reset(&t->aq);
+		t->aq_off = 0;
+	}
+	while (t->apending > 0) {
+		if (t->sbuf.len > 0 && (nl = memchr(t->sbuf.s, '\n',
+		    t->sbuf.len)) != NULL) {
+			len = (size_t)(nl - t->sbuf.s) + 1;
+			if (strncmp(t->sbuf.s, PROTO_MAGIC " error ",
+			    sizeof(PROTO_MAGIC " error ") - 1) == 0) {
+				snprintf(t->aerr, sizeof(t->aerr), "%.*s",
+				    (int)(len - 1), t->sbuf.s +
+				    sizeof(PROTO_MAGIC " error ") - 1);
+				r = 1;
+			}
+			memmove(t->sbuf.s, t->sbuf.s + len, t->sbuf.len - len);
+			t->sbuf.len -= len;
+			t->apending--;
+			continue;
+		}
+		{
+			struct pollfd p;
+
+			p.fd = t->sout;
+			p.events = POLLIN;
+			if (poll(&p, 1, 0) != 1)
+				break;
+		}
+		if ((k = fdio_read(t->sout, chunk, sizeof(chunk))) <= 0 ||
+		    buf_add(&t->sbuf, chunk, (size_t)k) == -1) {
+			session_close(t);
+			return -1;
+		}
+	}
+	return r;
 }
 
 /*
@@ -428,8 +596,9 @@ session_open(struct tp *t, char *err, size_t errlen)
 	}
 	fcntl(t->sin, F_SETFD, FD_CLOEXEC);
 	fcntl(t->sout, F_SETFD, FD_CLOEXEC);
+	fcntl(t->sin, F_SETFL, O_NONBLOCK);
 	/* skip what a login script may print before the reply */
-	if (fdio_write_all(t->sin, hello, strlen(hello)) == -1)
+	if (session_write(t, hello, strlen(hello)) == -1)
 		r = -1;
 	else
 		while ((r = session_line(t, &line)) == 0 &&
@@ -519,9 +688,21 @@ session_call(struct tp *t, const struct proto_req *q, struct tp_reply *r,
 		    "break in its text?)");
 		return TP_FATAL;
 	}
+	/* what was sent without waiting goes first, and is answered first */
+	if (t->aq.len > t->aq_off && session_write(t, t->aq.s + t->aq_off,
+	    t->aq.len - t->aq_off) == -1)
+		goto lost;
+	buf_reset(&t->aq);
+	t->aq_off = 0;
+	if (session_write(t, req.s, req.len) == -1)
+		goto lost;
+	for (; t->apending > 0; t->apending--) {
+		if (session_line(t, &r->raw) == -1)
+			goto lost;
+		buf_reset(&r->raw);
+	}
 	/* the head line, then as many item lines as it announces */
-	if (fdio_write_all(t->sin, req.s, req.len) == -1 ||
-	    session_line(t, &r->raw) == -1)
+	if (session_line(t, &r->raw) == -1)
 		goto lost;
 	r->raw.s[r->raw.len - 1] = '\0';
 	i = proto_decode_head(r->raw.s, &r->p);
@@ -531,6 +712,9 @@ session_call(struct tp *t, const struct proto_req *q, struct tp_reply *r,
 	for (i = 0; i < r->p.nitems; i++)
 		if (session_line(t, &r->raw) == -1)
 			goto lost;
+	if (r->p.kind == PROTO_OK && r->p.okw == PROTO_OK_SIZE &&
+	    session_body(t, &r->raw, (size_t)r->p.count) == -1)
+		goto lost;
 	if (proto_decode_reply(r->raw.s, r->raw.len, &r->p) == -1)
 		goto lost;
 	buf_free(&req);
@@ -801,6 +985,7 @@ tp_free(struct tp *t)
 
 	session_close(t);
 	buf_free(&t->sbuf);
+	buf_free(&t->aq);
 	for (i = 0; i < t->nssh; i++)
 		free(t->ssh[i]);
 	free(t->ssh);

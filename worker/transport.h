@@ -27,6 +27,8 @@
 
 #include <sys/types.h>
 
+#include <poll.h>
+
 #include "buf.h"
 #include "proto.h"
 
@@ -70,6 +72,15 @@ struct tp {
 	 */
 	int		 hold_ms;
 	int		 woke;		/* the held wait was woken */
+	/*
+	 * Requests sent without waiting (tp_async_send): bytes not yet
+	 * written, and replies not yet read.  A call that waits writes
+	 * these first and reads their replies before its own.
+	 */
+	struct buf	 aq;
+	size_t		 aq_off;
+	int		 apending;
+	char		 aerr[512];	/* the last error reply to one */
 };
 
 struct tp_reply {
@@ -110,6 +121,20 @@ int	tp_shell(struct tp *, const char *cmd, int in, struct buf *out,
 
 /* Where "FILE" or "HOST:FILE" is, for messages. */
 const char *tp_where(const struct tp *, char *out, size_t outlen);
+
+/*
+ * Requests that need no answer (log), sent on the serve session without
+ * waiting.  tp_async_send queues q and its body: 0, or -1 when no session
+ * is open or TP_AQ_MAX bytes already wait.  tp_async_fds fills up to two
+ * pollfds (how many); tp_async_io writes and reads what it can without
+ * waiting: 0, 1 when an error reply came (its message in t->aerr), -1
+ * when the session broke (closed; what was queued is lost).
+ */
+#define TP_AQ_MAX	(256 * 1024)
+int	tp_async_send(struct tp *, const struct proto_req *, const char *body,
+	    size_t n);
+int	tp_async_fds(struct tp *, struct pollfd *);
+int	tp_async_io(struct tp *);
 
 void	tp_reply_free(struct tp_reply *);
 /* Close the serve session, if open, and release everything. */

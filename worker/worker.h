@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "logsend.h"
+#include "pump.h"
 #include "shell.h"
 #include "transport.h"
 
@@ -36,6 +38,12 @@ struct opts {
 	char		*command;		/* --add COMMAND */
 	const char	*install;		/* --install-master HOST[:DIR] */
 	long		 reset_k;
+	/* tasks' output on the master (logsend.h, logview.c) */
+	int		 nologs;		/* --no-logs */
+	long long	 logcap;		/* --log-cap */
+	int		 log, follow, all;	/* --log, --follow, --all */
+	long		 attempt;		/* --attempt K; 0: the last */
+	size_t		 log_line;		/* LINE of --log, --follow */
 	long		 retries;	/* --retries: more attempts after a
 					   failure (default 1) */
 	int		 idle_exit;	/* --exit-when-idle */
@@ -67,6 +75,8 @@ struct worker {
 	unsigned long long machine;	/* our process; -j slots share it */
 	int		 retry_for;	/* seconds to retry before first reached */
 	int		 retry_always;	/* and after (queue commands) */
+	struct pump	 pump;		/* carries the shell's output */
+	struct logsend	 ls;		/* and to the master */
 };
 
 /*
@@ -78,6 +88,9 @@ int	 do_edit(struct worker *);
 int	 do_lock(struct worker *);
 int	 do_reset(struct worker *);
 int	 do_status(struct worker *);
+/* logview.c: --log and --follow; rtq's exit status (--follow: the task's) */
+int	 do_log(struct worker *);
+int	 do_follow(struct worker *);
 int	 do_wait(struct worker *);
 int	 do_kill(struct worker *);
 int	 do_pause(struct worker *, int on);

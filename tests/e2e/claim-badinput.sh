@@ -231,7 +231,14 @@ usage_case "empty worker id" "WORKER must be a number" next "$F" "" 0
 usage_case "position not a number" "POS must be a line number" \
     next "$F" 0 abc
 usage_case "negative position" "POS must be a line number" next "$F" 0 -3
-usage_case "missing position" "next: expected WORKER POS" next "$F" 0
+usage_case "missing position" "next: expected WORKER.* POS" next "$F" 0
+usage_case "unknown worker word option" "WORKER must be a number" \
+    next "$F" 0,x=1 0
+usage_case "retry limit too large" "WORKER must be a number" \
+    next "$F" 0,r=1001 0
+usage_case "kill of line 0" "kill: expected LINE" kill "$F" 0
+usage_case "kill without lines" "kill: expected LINE" kill "$F"
+usage_case "pause with words" "pause: extra words" pause "$F" now
 usage_case "reported line 0" "the reported item must be" \
     next "$F" 0 1 task 0 0 "echo a"
 usage_case "reported line not a number" "the reported item must be" \

@@ -7,7 +7,8 @@
 # a plain "wait".  The request keeps its SEQ, so nothing is applied twice.
 # Then rtq itself, with a poll of a minute: a line appended to an idle
 # queue starts at once, a -x worker leaves as soon as the task it waited
-# for is done, Ctrl-C ends a held wait; locally and over ssh.
+# for is done, Ctrl-C ends a held wait; locally and over ssh.  A connection
+# dropped during a held wait, at either end, is opened again.
 . "$RTQ_TOP/tests/e2e/lib.sh"
 F=$T/h.sh
 printf 'echo a #:g\necho b #:g\n' >"$F"
@@ -88,4 +89,42 @@ expect_eq "X2's exit" "$wrc" 0
 with_sshd
 export RTQ_CLAIM=$RTQ_BIN/rtq-claim
 idle ssh "rtqtest:$T/idle2.sh" "$T/idle2.sh"
+
+# A connection that drops while a wait is held: the master's end goes
+# away (its rtq-claim serve is killed), then the worker's (its ssh): each
+# time the worker opens a new session, nothing is left behind on the
+# master, and a line appended afterwards still starts at once.
+say "ssh: a connection dropped during a held wait: reconnected, nothing left"
+D=$T/drop.sh
+: >"$D"
+serve_of() { pgrep -f "^$RTQ_BIN/rtq-claim serve $D" | head -1; }
+one_serve() { [ "$(pgrep -fc "^$RTQ_BIN/rtq-claim serve $D")" = 1 ]; }
+start_worker drop --poll 60 "rtqtest:$D"
+dw=$wpid
+wait_for 20 grep -q "^# worker" "$D" || { show drop; die "drop: no registration"; }
+wait_for 20 one_serve || { show drop; die "drop: no serve session"; }
+sp=$(serve_of)
+kill -9 "$sp"
+wait_for 20 eval '[ -n "$(serve_of)" ] && [ "$(serve_of)" != "$sp" ]' ||
+	{ show drop; die "drop: no new session after the master's end went away"; }
+echo "echo after-master-drop >>$T/drop.log" >>"$D"
+wait_for 20 grep -qsx after-master-drop "$T/drop.log" ||
+	{ show drop; die "drop: the appended line did not start"; }
+sp=$(serve_of)
+# the worker's end: its ssh to the serve session
+cp=$(pgrep -s "$dw" -f "rtq-claim.* serve" | head -1)
+[ -n "$cp" ] || { ps -o pid,args -s "$dw"; die "drop: no ssh of the session"; }
+kill -9 "$cp"
+wait_for 20 eval '! kill -0 "$sp" 2>/dev/null' ||
+	die "drop: the master's rtq-claim serve outlived its connection"
+wait_for 20 eval '[ -n "$(serve_of)" ]' || { show drop; die "drop: no new session after ssh died"; }
+echo "echo after-ssh-drop >>$T/drop.log" >>"$D"
+wait_for 20 grep -qsx after-ssh-drop "$T/drop.log" ||
+	{ show drop; die "drop: the appended line did not start after ssh died"; }
+kill -INT "$dw"
+finish_worker drop "$dw" 20
+expect_eq "drop: exit status" "$wrc" 0
+wait_for 10 eval '[ -z "$(serve_of)" ]' || die "drop: a serve session is left on the master"
+expect_eq "drop: each line once" "$(sort "$T/drop.log" | tr '\n' ' ')" \
+    "after-master-drop after-ssh-drop "
 say "all cases behaved"

@@ -72,7 +72,7 @@ no_escapes "--status to a file" "$T/text"
 {
 	printf '%s\n' \
 		"$F at T" \
-		'  9 tasks: 1 done, 2 running, 2 failed, 4 pending (2 waiting for their group)' \
+		'  9 tasks: 1 done, 2 running, 0 failed, 4 pending (2 waiting for their group), 2 to retry' \
 		'  [###...........................] 11%, D a task, about D left with 2 busy workers' \
 		'workers' \
 		'     0  alpha host 10.0.0.1       since T  heard D ago' \
@@ -84,7 +84,9 @@ no_escapes "--status to a file" "$T/text"
 		'     4  epsilon                   since T  LOST  heard D ago' \
 		'failed' \
 		"  line 6  #error3  worker 2  $THREE" \
-		'  line 8  #lost  worker 4  echo a #:g'
+		'        1 failed attempt; to be retried by another worker' \
+		'  line 8  #lost  worker 4  echo a #:g' \
+		'        its worker was lost; to be run by another worker'
 } >"$T/want"
 norm <"$T/text" >"$T/got"
 diff -u "$T/want" "$T/got" >&2 || die "the text report differs from the golden text (diff above)"
@@ -121,9 +123,13 @@ three = os.environb[b"THREE"].decode("utf-8")
 check("file", doc["file"], os.environ["F"])
 if not isinstance(doc["time"], int) or abs(doc["time"] - now) > 5:
     errs.append("time %r is not now (%d)" % (doc["time"], now))
-TK = ("total", "pending", "blocked", "running", "done", "failed")
+TK = ("total", "pending", "blocked", "running", "done", "failed",
+      "to_retry", "killed", "blocked_by_failed")
 check("tasks", {k: doc["tasks"].get(k) for k in TK}, {"total": 9, "pending": 4, "blocked": 2,
-      "running": 2, "done": 1, "failed": 2})
+      "running": 2, "done": 1, "failed": 0, "to_retry": 2, "killed": 0,
+      "blocked_by_failed": 0})
+check("paused", doc.get("paused", "missing"), None)
+check("blocked_by_failed", doc.get("blocked_by_failed"), [])
 check("init_lines", doc["init_lines"], 1)
 W = doc["workers"]
 check("worker ids", [w["id"] for w in W], [0, 1, 2, 3, 4])
@@ -158,6 +164,8 @@ check("failed", [{k: f.get(k) for k in ("line", "worker", "status", "text")}
                  for f in doc["failed"]], [
       {"line": 6, "worker": 2, "status": "error3", "text": three},
       {"line": 8, "worker": 4, "status": "lost", "text": "echo a #:g"}])
+check("attempts", [(f.get("final"), f.get("attempts"), f.get("retries_left"))
+                   for f in doc["failed"]], [(False, 1, None), (False, 0, None)])
 p = doc["progress"]
 has_keys("progress", p, ["average_seconds", "eta_seconds", "finished",
          "total"])
@@ -258,12 +266,13 @@ E=$T/eta.sh
 	echo "t5"
 	echo "t6"
 } >"$E"
-# average (60 + 120 + 30) / 3 = 70 s; 3 left (2 pending, 1 failed), 1 busy:
-# 70 * 3 / 1 + 70 / 2 = 245 s
+# average (60 + 120 + 30) / 3 = 70 s; 2 left (pending): t3 failed, and no
+# worker heard from (none is, here) may retry it, so it counts as finished;
+# 1 busy: 70 * 2 / 1 + 70 / 2 = 175 s
 "$RTQ" --status "$E" >"$T/eta.txt" || die "--status (eta) failed"
 cat "$T/eta.txt"
 expect_eq "eta: progress line" "$(sed -n 3p "$T/eta.txt")" \
-	"  [##########....................] 33%, 1m10s a task, about 4m05s left with 1 busy worker"
+	"  [###############...............] 50%, 1m10s a task, about 2m55s left with 1 busy worker"
 expect_eq "eta: running line" "$(sed -n 6p "$T/eta.txt" | sed -E 's/1m4[0-9]s/1m4Xs/')" \
 	"        line 4, 1m4Xs: t4"
 "$RTQ" --status --json "$E" >"$T/eta.json" || die "--status --json (eta) failed"
@@ -272,8 +281,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 p = d["progress"]
 assert {k: p.get(k) for k in ("finished", "total", "average_seconds",
-        "eta_seconds")} == {"finished": 2, "total": 6, "average_seconds": 70,
-                            "eta_seconds": 245}, p
+        "eta_seconds")} == {"finished": 3, "total": 6, "average_seconds": 70,
+                            "eta_seconds": 175}, p
 TK = ("total", "pending", "blocked", "running", "done", "failed")
 assert {k: d["tasks"].get(k) for k in TK} == {"total": 6, "pending": 2,
         "blocked": 0, "running": 1, "done": 2, "failed": 1}, d["tasks"]

@@ -88,7 +88,7 @@ sec_2() {
 	cat "$O"
 	expect_eq "X's exit" "$xrc" 0
 	expect_eq "Y's exit" "$wrc" 0
-	grep -qF "rtq: worker id 0 is in use in $O; registered as 1 instead" "$T/Y.err" ||
+	grep -qF "[rtq 1] worker id 0 is in use in $O; registered as 1 instead" "$T/Y.err" ||
 		die "Y did not say that it took another id"
 	expect_eq "each task of $O once" "$(sort "$T/o.log" | tr '\n' ' ')" "one two "
 	grep -q '^never-q2$' "$T/Y.out" && die "Y ran a task of the queue it left"
@@ -257,7 +257,7 @@ EOF
 	finish_worker E "$wpid" 20
 	show E
 	cat "$F"
-	expect_eq "exit status" "$wrc" 0
+	expect_eq "exit status (tasks failed)" "$wrc" 3
 	grep -q 'shell died' "$T/E.err" && die "the worker's shell died"
 	grep -q '^after-false x$' "$T/E.out" || die "the task after a failed one did not run"
 	grep -q '^last$' "$T/E.out" || die "the last task did not run"

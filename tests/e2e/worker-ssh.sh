@@ -213,6 +213,14 @@ case $cmd in
 	exec {to}>&"${COPROC[1]}" {from}<&"${COPROC[0]}"
 	while IFS= read -r req; do
 		printf '%s\n' "$req" >&$to
+		# a log request's bytes follow its line (SIZE, its 7th word)
+		if [ "${req%% *}" = log ]; then
+			read -r -a rw <<<"$req"
+			if [ "${rw[6]}" -gt 0 ]; then
+				LC_ALL=C IFS= read -r -d '' -N "${rw[6]}" body
+				printf '%s' "$body" >&$to
+			fi
+		fi
 		IFS= read -r head <&$from || exit 255
 		read -r -a hw <<<"$head"
 		items=0

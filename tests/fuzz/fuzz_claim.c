@@ -133,6 +133,55 @@ fuzz_proto(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/*
+ * Kill, pause and tally on f (whose reset is r0): a kill changes nothing
+ * a reset does not undo; resume(pause(f)) == f when f has no #PAUSED
+ * line; a tally counts each task once.
+ */
+static void
+fuzz_limits(const struct tf_file *f, const uint8_t *data, const struct buf *r0)
+{
+	struct patch	 p = PATCH_INIT;
+	struct buf	 out = BUF_INIT, out2 = BUF_INIT, rep = BUF_INIT, r = BUF_INIT;
+	struct tf_file	 g;
+	struct proto_tally t;
+	size_t		 line = f->nline > 0 ? data[2] % f->nline + 1 : 1;
+	long		 w[1], live[2] = { 1, 2 };
+	char		 err[256];
+	int		 paused = 0;
+
+	if (claim_kill(f, &line, 1, NOW, &p, w, &rep, err, sizeof(err)) == 0) {
+		apply(f, &p, &out);
+		if (reset_of(out.s, out.len, &r) == -1)
+			abort();
+		same(r0, &r, "reset(kill(f)) == reset(f)");
+	}
+	patch_reset(&p);
+	if (claim_tally(f, live, data[1] % 3, &t, NULL, NULL) == -1)
+		abort();
+	if ((size_t)(t.done + t.failed + t.killed + t.blocked + t.retry +
+	    t.pending + t.running) > f->nline)
+		abort();
+	paused = t.paused != 0;
+	if (!paused && claim_pause(f, 1, NOW, &p, &rep, err, sizeof(err)) == 0) {
+		apply(f, &p, &out);
+		if (tf_split(&g, out.s, out.len, err, sizeof(err)) == -1)
+			abort();
+		patch_reset(&p);
+		if (claim_pause(&g, 0, NOW, &p, &rep, err, sizeof(err)) == -1)
+			abort();
+		apply(&g, &p, &out2);
+		if (out2.len != f->size || memcmp(out2.s, f->buf, f->size) != 0)
+			abort();
+		tf_free(&g);
+	}
+	patch_free(&p);
+	buf_free(&out);
+	buf_free(&out2);
+	buf_free(&rep);
+	buf_free(&r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -177,7 +226,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.worker = data[0] % 8;
 	q.pos = data[1] % (f.nline + 2);
 	q.fin_line = data[2] % (f.nline + 2);
-	q.fin_status = data[3] % 4 == 3 ? PROTO_ST_RELEASE : data[3] % 3;
+	q.fin_status = data[3] % 5 == 4 ? PROTO_ST_KILLED :
+	    data[3] % 5 == 3 ? PROTO_ST_RELEASE : data[3] % 3;
+	q.retries = (long)(data[0] / 8 % 3) - 1;
 	q.now = NOW;
 	if (q.fin_line > 0 && q.fin_line <= f.nline) {
 		if (tf_classify(f.buf + f.off[q.fin_line - 1],
@@ -244,6 +295,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		same(&r0, &r2, "reset(register(f)) == reset(f)");
 	}
+	fuzz_limits(&f, data, &r0);
 	patch_free(&p);
 out:
 	tf_free(&f);

@@ -49,6 +49,12 @@ expect_same_req(const struct proto_req *a, const struct proto_req *b)
 	ck_assert(a->machine == b->machine);
 	ck_assert_int_eq(a->nlines, b->nlines);
 	ck_assert(memcmp(a->lines, b->lines, sizeof(a->lines)) == 0);
+	ck_assert_uint_eq(a->log_line, b->log_line);
+	ck_assert_int_eq(a->log_err, b->log_err);
+	ck_assert(a->log_cap == b->log_cap);
+	ck_assert(a->log_off == b->log_off);
+	ck_assert(a->log_size == b->log_size);
+	ck_assert_int_eq(a->log_end, b->log_end);
 }
 
 /* decode(encode(q)) == q, as words and (where served) as a line */
@@ -170,6 +176,27 @@ START_TEST(test_every_request_round_trips)
 	q = req(PROTO_PAUSE);
 	round_trip(&q);
 	q = req(PROTO_RESUME);
+	round_trip(&q);
+
+	/* tasks' output: log (bytes follow), logs, logread */
+	for (st = 0; st < 4; st++) {
+		q = req(PROTO_LOG);
+		q.worker = st * 5;
+		q.log_line = 12;
+		q.log_err = st & 1;
+		q.log_cap = 10485760;
+		q.log_off = st == 3 ? 123456789012345LL : st * 65536;
+		q.log_size = st == 2 ? 0 : 65536;
+		q.log_end = st >= 2;
+		round_trip(&q);
+		q.op = PROTO_LOGREAD;
+		q.log_cap = 0;
+		q.log_end = 0;
+		round_trip(&q);
+	}
+	q = req(PROTO_LOGS);
+	round_trip(&q);
+	q.log_line = 7;
 	round_trip(&q);
 
 	for (op = 0; op < PROTO_NOPS; op++)
@@ -304,6 +331,7 @@ START_TEST(test_malformed_lines_rejected)
 	ck_assert(!line_ok("next 1/2,r=1,r=2 0"));
 	ck_assert(!line_ok("next 1/2,r= 0"));
 	ck_assert(!line_ok("next 1/2,r=10000 0"));
+	ck_assert(!line_ok("next 1/2,r=1001 0"));
 	ck_assert(!line_ok("next 1/2,m=0 0"));
 	ck_assert(!line_ok("next 1/2,m=A0 0"));
 	ck_assert(!line_ok("next 1/2,m=12345678901234567 0"));

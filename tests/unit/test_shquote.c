@@ -160,6 +160,8 @@ shquote_suite(void)
 	tcase_add_test(tc, test_special_characters_quoted);
 	tcase_add_test(tc, test_appends);
 	suite_add_tcase(s, tc);
+	/* some 40 shells: more than Check's 4 s on a loaded machine */
+	tcase_set_timeout(sh, 60);
 	tcase_add_test(sh, test_round_trip_through_sh);
 	suite_add_tcase(s, sh);
 	return s;
