@@ -59,9 +59,9 @@ HFLAGS	 = $(WARN) $(OPT) $(SAN)
 
 COMMON	 = buf taskfile patch claim proto shquote edit plan
 IO	 = fdio asan
-HELPER	 = rtq-claim tfio live status clock logs
+HELPER	 = rtq-claim tfio live status clock logs expire
 WORKER	 = rtq client sig paths admin slots shell transport pump logsend \
-	   logview view plan timeline
+	   logview view plan timeline slurm
 UNIT	 = test_taskfile test_claim test_shquote test_patch test_edit test_buf test_proto \
 	   test_plan
 

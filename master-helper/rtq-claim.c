@@ -21,6 +21,7 @@
 #include "claim.h"
 #include "clock.h"
 #include "edit.h"
+#include "expire.h"
 #include "fdio.h"
 #include "proto.h"
 #include "taskfile.h"
@@ -451,6 +452,30 @@ lost_fn(void *ctx, const struct tf_file *f, struct patch *p, char *err,
 }
 
 /*
+ * Release the running tasks of the workers but except whose lease ran out
+ * (stamped now).  Returns 0 or a TFIO_E* code.
+ */
+static int
+release_lost(struct tfio *t, long except, const char *now, char *err,
+    size_t errlen)
+{
+	struct lost_ctx	 c;
+	long		 ids[256];
+	int		 r = 0;
+
+	c.ids = ids;
+	c.now = now;
+	while ((c.n = live_expire(t->live, t->now, except, ids, 256)) > 0) {
+		/* then read what was written: a request finding nothing to
+		 * change would not notice that the file is not what it read */
+		if ((r = rewrite(t, lost_fn, &c, err, errlen)) != 0 ||
+		    (r = tfio_reread(t, err, errlen)) != 0)
+			break;
+	}
+	return r;
+}
+
+/*
  * Liveness, for a request of worker w: a worker declared lost is told so
  * (and heard from again); otherwise note that we heard from it, and release
  * the tasks of workers whose lease ran out.  Returns 0, 1 (reply "lost"),
@@ -461,10 +486,8 @@ liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 {
 	struct live	*lv = t->live;
 	struct live_ent	*e = NULL;
-	struct lost_ctx	 c;
-	long		 ids[256];
 	long		 w = j->req.worker;
-	int		 r = 0, bye = j->q.op == PROTO_BYE;
+	int		 bye = j->q.op == PROTO_BYE;
 
 	if (!bye && (e = live_get(lv, w)) != NULL && e->lost) {
 		e->lost = 0;
@@ -504,12 +527,7 @@ liveness(struct tfio *t, struct job *j, char *err, size_t errlen)
 		if (j->req.fin_line > 0 && !j->req.fin_init)
 			e->kill = 0;
 	}
-	c.ids = ids;
-	c.now = j->req.now;
-	while ((c.n = live_expire(lv, t->now, w, ids, 256)) > 0)
-		if ((r = rewrite(t, lost_fn, &c, err, errlen)) != 0)
-			break;
-	return r;
+	return release_lost(t, w, j->req.now, err, errlen);
 }
 
 /*
@@ -663,6 +681,10 @@ transact(const char *path, struct job *j)
 	if (j->q.op == PROTO_REGISTER && (r = id_free(&t, j->want, err,
 	    sizeof(err))) != 0)
 		goto save;
+	/* no worker may ask any more: failed includes lost (expire.h) */
+	if ((j->q.op == PROTO_RESET || j->q.op == PROTO_TALLY) &&
+	    (r = release_lost(&t, -1, j->req.now, err, sizeof(err))) != 0)
+		goto save;
 	if ((j->q.op == PROTO_NEXT || j->q.op == PROTO_TALLY) &&
 	    (r = others(&t, j, err, sizeof(err))) != 0)
 		goto save;
@@ -759,8 +781,8 @@ cmd_status(const char *path, const struct proto_req *q)
 {
 	struct tfio	 t;
 	struct tf_file	 f;
-	struct buf	 out = BUF_INIT;
-	char		 err[TFIO_ERRLEN];
+	struct buf	 out = BUF_INIT, view = BUF_INIT;
+	char		 err[TFIO_ERRLEN], stamp[TF_TIMELEN + 1];
 	long long	 now;
 	int		 r, flags = 0;
 
@@ -776,7 +798,11 @@ cmd_status(const char *path, const struct proto_req *q)
 		tfio_close(&t);
 		return fail(r, err);
 	}
-	if (tf_split(&f, t.data.s, t.data.len, err, sizeof(err)) == -1) {
+	/* as the next request will leave it: leases that ran out, released */
+	clock_stamp(now, stamp);
+	if (expire_view(&t, now, stamp, &view, err, sizeof(err)) == -1 ||
+	    tf_split(&f, view.s, view.len, err, sizeof(err)) == -1) {
+		buf_free(&view);
 		tfio_close(&t);
 		return fail(TFIO_EDATA, err);
 	}
@@ -797,6 +823,7 @@ cmd_status(const char *path, const struct proto_req *q)
 		r = fail_file(TFIO_EDATA, &t, err);
 	buf_free(&out);
 	tf_free(&f);
+	buf_free(&view);
 	tfio_close(&t);
 	return r;
 }

@@ -33,6 +33,9 @@ want e2fsprogs chattr		# claim-badinput: an immutable directory
 want procps pgrep pkill ps
 want coreutils timeout stat
 want libxml2-utils xmllint	# timeline: the SVG is well-formed XML
+# slurm: a private one-node cluster (tests/slurm-harness.sh)
+want slurm-wlm slurmctld slurmd sbatch srun scancel squeue scontrol sinfo
+want munge munged
 [ ${#need[@]} -eq 0 ] && exit 0
 
 line="apt-get install -y ${need[*]}"

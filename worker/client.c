@@ -15,6 +15,7 @@
 #include "client.h"
 #include "proto.h"
 #include "sig.h"
+#include "slurm.h"
 
 #define BACKOFF_MAX	60
 
@@ -24,6 +25,15 @@
  * every poll; cleared when a claim goes through.
  */
 static char soft_said[2048];
+
+/*
+ * After a stop (SIGTERM, the end of the process that started a worker in
+ * a Slurm job), the report of the task stopped is tried until then, the
+ * worker's lease from the stop: past it the master gives the task to
+ * another worker as lost anyway, and a worker told to stop must not
+ * linger, retrying.  0: no such limit.
+ */
+static double report_by;
 
 /*
  * client_call; with quiet_busy, an id in use (PROTO_EBUSY) is not said:
@@ -70,6 +80,11 @@ call(struct worker *w, const struct proto_req *q, int in, struct tp_reply *r,
 		tp_reply_free(r);
 		if (got_hard || (got_int && !must))
 			return TP_RETRY;	/* asked to stop */
+		if (must && report_by > 0 && now_sec() + delay > report_by) {
+			say("%s; giving up after %ld s (the lease)", err,
+			    w->o->lease);
+			return TP_FATAL;
+		}
 		if (give_up > 0 && now_sec() + delay > give_up) {
 			say("%s; giving up after %d s", err, w->retry_for);
 			return TP_FATAL;
@@ -99,7 +114,10 @@ client_call(struct worker *w, const struct proto_req *q, int in,
 	return call(w, q, in, r, 0);
 }
 
-/* The host name and its IPv4 addresses but loopback, for a worker name. */
+/*
+ * The host name, which Slurm job it is part of (slurm.h), and its IPv4
+ * addresses but loopback, for a worker name.
+ */
 static void
 default_name(char *out, size_t len)
 {
@@ -111,6 +129,7 @@ default_name(char *out, size_t len)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
 	snprintf(out, len, "%s", host);
+	slurm_name(out, len);
 	if (getifaddrs(&ifa) == -1)
 		return;
 	for (i = ifa; i != NULL; i = i->ifa_next) {
@@ -235,7 +254,9 @@ client_report_prev(struct worker *w)
 {
 	if (!w->has_prev || w->prev_init)
 		return 0;
-	got_hard = 0;	/* the report must get through */
+	if (got_hard && report_by == 0)
+		report_by = now_sec() + (double)w->o->lease;
+	got_hard = 0;	/* the report must get through, in time */
 	if (finish_prev(w) == 0)
 		return 0;
 	say("line %zu of %s was not reported: it stays marked running until "

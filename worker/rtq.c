@@ -34,6 +34,7 @@
 #include "proto.h"
 #include "shell.h"
 #include "sig.h"
+#include "slurm.h"
 #include "taskfile.h"
 #include "transport.h"
 #include "view.h"
@@ -716,7 +717,9 @@ run_claimed(struct worker *w, struct tp_reply *r)
 	}
 	if (st == -1) {
 		say("the shell died while running line %zu", r->p.item[k].line);
-		client_set_prev(w, 0, r->p.item[k].line, 1, r->p.item[k].text);
+		/* killed with us (a Slurm job's end): say by which signal */
+		client_set_prev(w, 0, r->p.item[k].line, got_hard &&
+		    hard_sig != SIGPIPE ? 128 + hard_sig : 1, r->p.item[k].text);
 		tp_reply_free(r);
 		client_report_prev(w);
 		return 1;
@@ -1265,6 +1268,10 @@ main(int argc, char *argv[])
 		perror("rtq: pipe");
 		return 1;
 	}
+	/* not outliving the Slurm job (slurm.h) */
+	if (slurm_job() && sig_watch_parent() == -1)
+		say("cannot watch the process that started rtq: %s",
+		    strerror(errno));
 	admin = o.add || o.edit || o.lock || o.reset || o.status || o.wait ||
 	    o.kill || o.pause || o.resume || o.log || o.follow || o.plan ||
 	    o.timeline;

@@ -2,6 +2,9 @@
  * sig: the worker's signals and the waits they end.  See sig.h.
  */
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +66,43 @@ on_signal(int sig)
 	errno = e;
 }
 
+/* sig_watch_parent: our parent then, and whether it ended (2: said) */
+static pid_t parent0 = -1;
+static volatile sig_atomic_t parent_gone;
+
+static void
+on_parent(int sig)
+{
+	(void)sig;
+	/* a thread of our parent ended, not our parent: nothing to do */
+	if (parent_gone || getppid() == parent0)
+		return;
+	parent_gone = 1;
+	on_signal(SIGTERM);
+}
+
+int
+sig_watch_parent(void)
+{
+#ifdef __linux__
+	struct sigaction sa;
+	int		 sig = SIGRTMIN;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_parent;
+	sigemptyset(&sa.sa_mask);
+	parent0 = getppid();
+	if (sigaction(sig, &sa, NULL) == -1 ||
+	    prctl(PR_SET_PDEATHSIG, sig) == -1)
+		return -1;
+	if (getppid() != parent0)	/* it ended before the prctl */
+		raise(sig);
+	return 0;
+#else
+	return -1;
+#endif
+}
+
 int
 sig_setup(void)
 {
@@ -97,6 +137,11 @@ sig_drain(void)
 
 	while (read(selfpipe[0], buf, sizeof(buf)) > 0)
 		;
+	if (parent_gone == 1) {
+		parent_gone = 2;
+		say("the process that started rtq (pid %ld) ended: stopping",
+		    (long)parent0);
+	}
 }
 
 int

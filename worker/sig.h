@@ -12,6 +12,10 @@
  * got_any holds the last signal of any kind, for -j N to pass on.  SIGPIPE
  * is ignored: a write to a closed pipe fails with EPIPE instead.
  *
+ * A worker may also be told to stop when the process that started it
+ * ends (sig_watch_parent, used inside a Slurm job): that is a hard stop
+ * as by SIGTERM, said once by sig_drain.
+ *
  * Standard output closed (its reader went away: "rtq ... | head") counts
  * as a hard stop (got_hard, hard_sig SIGPIPE) that ends rtq quietly with
  * status 0.  It is seen when a write to it fails (sig_out_flush) and, when
@@ -30,6 +34,14 @@ extern volatile sig_atomic_t got_int, got_hard, hard_sig, got_any;
  * errno set when the pipe could not be made.
  */
 int	 sig_setup(void);
+/*
+ * From now on, the end of our parent process is a hard stop, as SIGTERM
+ * (status 143): the kernel sends us a signal when it ends (Linux:
+ * PR_SET_PDEATHSIG), and we check that our parent did change, since the
+ * kernel sends it when the thread that started us ends.  Returns 0, or -1
+ * where that cannot be watched.
+ */
+int	 sig_watch_parent(void);
 /* The read end of the self-pipe: readable after a signal. */
 int	 sig_fd(void);
 /* Read what the handlers wrote to the self-pipe, without waiting. */
