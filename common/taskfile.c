@@ -58,6 +58,16 @@ tf_parse_id(const char *s, size_t len, long *id)
 	return 0;
 }
 
+/*
+ * The line offsets of the last file freed, kept for the next split: a
+ * process that splits one big file again and again (rtq-claim serve, a
+ * claim a request) would otherwise fault in megabytes of fresh pages
+ * each time, which costs more than the split itself.  Reachable, so not
+ * a leak; never more than one array.
+ */
+static size_t	*spare;
+static size_t	 spare_cap;
+
 int
 tf_split(struct tf_file *f, const char *buf, size_t size, char *err,
     size_t errlen)
@@ -75,7 +85,12 @@ tf_split(struct tf_file *f, const char *buf, size_t size, char *err,
 		return -1;
 	}
 	cap = size / 32 + 1024;		/* most lines are longer than that */
-	if ((f->off = malloc(cap * sizeof(*f->off))) == NULL)
+	if (spare != NULL && spare_cap >= cap) {
+		/* the array of the last split: no fresh pages to fault in */
+		f->off = spare;
+		cap = spare_cap;
+		spare = NULL;
+	} else if ((f->off = malloc(cap * sizeof(*f->off))) == NULL)
 		goto nomem;
 	n = 0;
 	f->off[n++] = 0;
@@ -95,6 +110,7 @@ tf_split(struct tf_file *f, const char *buf, size_t size, char *err,
 	}
 	f->buf = buf;
 	f->size = size;
+	f->cap = cap;
 	f->nline = n - 1;
 	f->eol = "\n";
 	if (f->nline > 0) {
@@ -114,7 +130,13 @@ nomem:
 void
 tf_free(struct tf_file *f)
 {
-	free(f->off);
+	/* the largest array is kept for the next split (see spare) */
+	if (f->off != NULL && f->cap > spare_cap) {
+		free(spare);
+		spare = f->off;
+		spare_cap = f->cap;
+	} else
+		free(f->off);
 	f->off = NULL;
 	f->nline = 0;
 }

@@ -46,6 +46,7 @@ struct tf_file {
 	const char	*buf;
 	size_t		 size;
 	size_t		*off;		/* nline + 1 entries */
+	size_t		 cap;		/* room in off */
 	size_t		 nline;
 	const char	*eol;		/* "\n" or "\r\n": for lines we add */
 };

@@ -123,7 +123,7 @@ EOF
 		{ show "$where-p1"; die "$where: the first task did not start"; }
 	"$RTQ" --pause "$at$f" >"$T/pause.out" || die "$where: --pause"
 	grep -q "^#PAUSED since " "$f" || die "$where: no #PAUSED line: $(cat "$f")"
-	"$RTQ" --status --json "$at$f" | grep -q '"paused":"[0-9]' || die "$where: JSON does not say paused"
+	"$RTQ" --status --json "$at$f" | grep -q '"paused":[0-9]' || die "$where: JSON does not say paused"
 	touch "$T/$where-go"
 	wait_for 20 grep -q '^#while .*#ok$' "$f" || { show "$where-p1"; die "$where: the running task was not reported"; }
 	! wait_for 1.5 grep -q '^#echo b' "$f" || die "$where: a task started while paused"
