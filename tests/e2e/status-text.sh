@@ -91,28 +91,6 @@ no_escapes "--status to a file" "$T/text"
 norm <"$T/text" >"$T/got"
 diff -u "$T/want" "$T/got" >&2 || die "the text report differs from the golden text (diff above)"
 
-say "COLUMNS=60: no line wider than 60 columns, cut with an ellipsis"
-COLUMNS=60 "$RTQ" --status "$F" >"$T/narrow" || die "--status with COLUMNS=60"
-cat "$T/narrow"
-python3 - "$T/narrow" <<'EOF' || die "a line is wider than COLUMNS=60 (above)"
-import sys
-lines = open(sys.argv[1], "rb").read().decode("utf-8", "replace").splitlines()
-wide = [l for l in lines if len(l) > 60]
-assert not wide, wide
-assert any(l.endswith("\u2026") for l in lines), "nothing was cut"
-EOF
-COLUMNS=200 "$RTQ" --status "$F" >"$T/wide" || die "--status with COLUMNS=200"
-cmp -s <(norm <"$T/wide") "$T/want" || die "COLUMNS=200 cut lines"
-
-say "a worker that said bye is counted, not listed; --all lists it"
-c bye "$F" 3
-"$RTQ" --status "$F" >"$T/bye" || die "--status after bye"
-grep -q "^  and 1 that left or are not heard from (--all lists them)$" "$T/bye" ||
-	{ cat "$T/bye"; die "the worker that left is not counted apart"; }
-grep -q "delta" "$T/bye" && die "the worker that left is listed"
-"$RTQ" --status --all "$F" | grep -q "     3  delta " || die "--all does not list it"
-c heartbeat "$F" 3
-
 say "a relative path is shown resolved; NO_COLOR and a pipe: no colours"
 (cd "$T" && NO_COLOR=1 "$RTQ" --status tasks.sh) >"$T/text2" || die "--status tasks.sh failed"
 no_escapes "NO_COLOR=1 --status" "$T/text2"
@@ -202,6 +180,29 @@ for e in errs:
     print(e)
 sys.exit(1 if errs else 0)
 EOF
+
+# (after the JSON check, whose ages allow 10 s)
+say "COLUMNS=60: no line wider than 60 columns, cut with an ellipsis"
+COLUMNS=60 "$RTQ" --status "$F" >"$T/narrow" || die "--status with COLUMNS=60"
+cat "$T/narrow"
+python3 - "$T/narrow" <<'EOF' || die "a line is wider than COLUMNS=60 (above)"
+import sys
+lines = open(sys.argv[1], "rb").read().decode("utf-8", "replace").splitlines()
+wide = [l for l in lines if len(l) > 60]
+assert not wide, wide
+assert any(l.endswith("\u2026") for l in lines), "nothing was cut"
+EOF
+COLUMNS=200 "$RTQ" --status "$F" >"$T/wide" || die "--status with COLUMNS=200"
+cmp -s <(norm <"$T/wide") "$T/want" || die "COLUMNS=200 cut lines"
+
+say "a worker that said bye is counted, not listed; --all lists it"
+c bye "$F" 3
+"$RTQ" --status "$F" >"$T/bye" || die "--status after bye"
+grep -q "^  and 1 that left or are not heard from (--all lists them)$" "$T/bye" ||
+	{ cat "$T/bye"; die "the worker that left is not counted apart"; }
+grep -q "delta" "$T/bye" && die "the worker that left is listed"
+"$RTQ" --status --all "$F" | grep -q "     3  delta " || die "--all does not list it"
+c heartbeat "$F" 3
 
 say "the workers are listed by id, whatever order their lines come in"
 G=$T/order.sh

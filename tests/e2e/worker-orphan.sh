@@ -99,7 +99,9 @@ kill -TERM "$wpid"
 finish_worker d "$wpid" 20
 secs=$((($(_usecs) - t0) / 1000000))
 expect_eq "exit status" "$wrc" 1
-((secs >= 3 && secs <= 12)) || die "gave up after $secs s, not after the lease (4 s)"
+# retries back off with jitter (0.5-1.5 s, then 1-3 s, ...) and stop
+# before a wait that would end past the lease: between 1 and 4 s
+((secs >= 1 && secs <= 12)) || die "gave up after $secs s, not within the lease (4 s)"
 grep -q 'giving up after 4 s (the lease)' "$T/d.err" || { show d; die "not said"; }
 grep -q 'line 2 of .* was not reported' "$T/d.err" || { show d; die "not said"; }
 exit 0
