@@ -76,6 +76,34 @@ save_table(struct tfio *t, char *err, size_t errlen)
  * a failure 0, what was partly appended taken back, unless something else
  * was appended behind it meanwhile: then the bytes that got across.
  */
+/*
+ * Where the whole lines of fd's bytes [from, to) end: just past the last
+ * line break in them, or from when there is none (or on a read error).
+ * A write that crosses a page boundary shows its first part before the
+ * rest: carried at once, that part would become a line of its own, and
+ * the rest, carried later, would run into whatever follows it.
+ */
+static off_t
+whole_lines(int fd, off_t from, off_t to)
+{
+	char	 chunk[4096];
+	off_t	 at = to;
+	ssize_t	 n;
+	size_t	 len;
+
+	while (at > from) {
+		len = at - from < (off_t)sizeof(chunk) ? (size_t)(at - from) :
+		    sizeof(chunk);
+		if ((n = pread(fd, chunk, len, at - (off_t)len)) != (ssize_t)len)
+			return from;
+		while (n > 0)
+			if (chunk[--n] == '\n')
+				return at - (off_t)len + n + 1;
+		at -= (off_t)len;
+	}
+	return from;
+}
+
 static int
 copy_tail(int fd, off_t from, off_t to, const char *path, int nosync,
     off_t *done)
@@ -571,8 +599,17 @@ carry_one(struct tfio *t, struct tfio_prev *pv, const char *path,
 		return 0;
 	if (fstat(fd, &st) == 0 && prev_is(t, pv, &st) &&
 	    st.st_size > pv->size) {
-		c = copy_tail(fd, (off_t)pv->size, st.st_size, t->real,
-		    t->nosync, &done);
+		off_t to = st.st_size;
+
+		/* a last line without its line break: given time to end */
+		if (t->now - pv->when < TFIO_PART_SECS)
+			to = whole_lines(fd, (off_t)pv->size, to);
+		if (to <= (off_t)pv->size) {
+			close(fd);
+			return 0;
+		}
+		c = copy_tail(fd, (off_t)pv->size, to, t->real, t->nosync,
+		    &done);
 		if (c == -1)
 			snprintf(err, errlen, "%s: copying lines appended to a "
 			    "previous version: %s; %s", t->path,
@@ -820,10 +857,14 @@ carry_appends(struct tfio *t, char *err, size_t errlen)
 	int		 round, r = 0;
 
 	for (round = 0; round < CARRY_ROUNDS; round++) {
+		off_t	 to;
+
 		if (fstat(t->fd, &st) == -1 || st.st_size <= from)
 			break;
-		r = copy_tail(t->fd, from, st.st_size, t->real, t->nosync,
-		    &done);
+		/* whole lines: a part stays in the old file, carried later */
+		if ((to = whole_lines(t->fd, from, st.st_size)) <= from)
+			break;
+		r = copy_tail(t->fd, from, to, t->real, t->nosync, &done);
 		from += done;
 		if (r == -1) {
 			snprintf(err, errlen, "%s: copying lines appended "

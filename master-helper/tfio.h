@@ -97,6 +97,9 @@
 
 #define TFIO_PREVS	16	/* previous versions watched for late appends */
 #define TFIO_PREV_SECS	5	/* for this long after they were replaced */
+#define TFIO_PART_SECS	2	/* a line without its line break, appended
+				   to one, is carried only when whole, or
+				   this long after the version was replaced */
 #define TFIO_SWEEP_SECS	60	/* leftovers: looked for, and as old as this */
 
 /* A replaced version of the task file, kept linked as .NAME.prev.rtq.SLOT */

@@ -339,6 +339,38 @@ expect_rc "bye" 0
 compgen -G "$T/b17/.tasks.sh.prev.rtq.*" && die "bye left versions older than 5 s"
 grep -q '^prev ' "$F.lock" && die "bye left records of versions let go"
 
+# ---- late appends cut in two ------------------------------------------
+# A write that crosses a page boundary shows its first part before the
+# rest.  Seen on a replaced version, that part must not be carried as a
+# line of its own (the rest would then run into the next line; append-race
+# once saw "#echo 65 # worker 3 # (T ... >>log T) #ok"): a part is carried
+# only once its line is whole, or TFIO_PART_SECS (2 s) after the version
+# was replaced.
+say "a late append seen in part is carried whole"
+fresh cut 1
+exec 7>>"$F"				# a writer holding the first version
+c register "$F" - w
+c next "$F" 0/1 0			# the file is replaced
+printf 'echo 6' >&7			# the first part of a line, late
+c next "$F" 0/2 2 task 2 0 "echo task 1"
+grep -q '^echo 6$' "$F" && { cat "$F"; die "a part of a line was carried as a line"; }
+printf '5 >>log\n' >&7			# the rest
+c next "$F" 0/3 2
+grep -q '^#\?echo 65 >>log\( # worker 0 # (.*\)\?$' "$F" ||
+	{ cat "$F"; die "the late line was not carried whole"; }
+exec 7>&-
+say "a late part that never ends is carried after 2 s"
+fresh never 1
+exec 7>>"$F"
+c register "$F" - w
+c next "$F" 0/1 0
+printf 'echo never-ends' >&7
+exec 7>&-
+c next "$F" 0/2 2 task 2 0 "echo task 1"
+grep -q 'never-ends' "$F" && die "the part was carried at once"
+RTQ_NOW=+3 c next "$F" 0/3 2
+grep -q 'echo never-ends' "$F" || { cat "$F"; die "the part was never carried"; }
+
 # ---- 21 -----------------------------------------------------------------
 
 say "21: reset 1 resets every task and keeps the header and registrations"
