@@ -27,6 +27,7 @@
 #include "shquote.h"
 #include "sig.h"
 #include "transport.h"
+#include "view.h"
 #include "worker.h"
 
 /* --lock: hold the lock through an "rtq-claim lock" until a Ctrl-C. */
@@ -222,31 +223,6 @@ out:
 	return rv;
 }
 
-/* The task file, by rtq-claim cat, into base.  Returns 0, or 1 (said). */
-static int
-edit_fetch(struct worker *w, struct buf *base)
-{
-	struct proto_req q;
-	struct tp_reply	 r;
-	int		 rv = 0;
-
-	proto_req_init(&q, PROTO_CAT);
-	if (client_call(w, &q, -1, &r) != TP_OK)
-		return 1;
-	/* "RTQ1 ok SIZE", then the file */
-	if (r.p.okw != PROTO_OK_SIZE || r.p.count < 0 ||
-	    (unsigned long long)r.p.count > r.p.bodylen) {
-		say("short reply from rtq-claim cat for %s", w->where);
-		rv = 1;
-	} else if (buf_add(base, r.p.body, (size_t)r.p.count) == -1 ||
-	    buf_grow(base, 0) == -1) {
-		say("out of memory");
-		rv = 1;
-	}
-	tp_reply_free(&r);
-	return rv;
-}
-
 /* $VISUAL, else $EDITOR, else vi, on path.  Returns 0, or -1 (said). */
 static int
 edit_run_editor(const char *path)
@@ -366,7 +342,7 @@ do_edit(struct worker *w)
 	const char	*base_name;
 	int		 rv = 1;
 
-	if (edit_fetch(w, &base) != 0)
+	if (view_fetch(w, &base) != 0)
 		return 1;
 	snprintf(dir, sizeof(dir), "%s/rtq-edit.XXXXXX", fdio_tmpdir());
 	if (mkdtemp(dir) == NULL) {
