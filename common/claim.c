@@ -181,19 +181,96 @@ claim_reply_free(struct claim_reply *r)
 {
 	buf_free(&r->init_text);
 	buf_free(&r->task_text);
+	buf_free(&r->more_text);
+}
+
+/*
+ * The new content of lines this request changed (finished), sorted by
+ * line once all are in: the scan reads them instead of the file's.
+ */
+struct ovrs {
+	struct ovr {
+		size_t		 i;	/* 0-based */
+		struct buf	 b;
+	}		*v;
+	size_t		 n, cap;
+	size_t		 cur;		/* the scan's place in v */
+};
+
+static int
+ovr_cmp(const void *a, const void *b)
+{
+	const struct ovr *x = a, *y = b;
+
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Whether line i was changed by this request. */
+static const struct ovr *
+ovr_find(const struct ovrs *o, size_t i)
+{
+	size_t	 k;
+
+	for (k = 0; k < o->n; k++)
+		if (o->v[k].i == i)
+			return &o->v[k];
+	return NULL;
+}
+
+static int
+ovr_add(struct ovrs *o, size_t i, struct buf *b)
+{
+	struct ovr	*v;
+
+	if (o->n == o->cap) {
+		if ((v = realloc(o->v, (o->cap * 2 + 4) * sizeof(*v))) == NULL)
+			return -1;
+		o->v = v;
+		o->cap = o->cap * 2 + 4;
+	}
+	o->v[o->n].i = i;
+	o->v[o->n++].b = *b;
+	memset(b, 0, sizeof(*b));
+	return 0;
 }
 
 static void
-line_get(const struct tf_file *f, size_t i, const struct buf *ovr,
-    size_t ovr_i, const char **s, size_t *len)
+ovr_free(struct ovrs *o)
 {
-	if (ovr != NULL && i == ovr_i) {
-		*s = ovr->s;
-		*len = ovr->len;
-	} else {
-		*s = f->buf + f->off[i];
-		*len = tf_linelen(f, i);
+	size_t	 k;
+
+	for (k = 0; k < o->n; k++)
+		buf_free(&o->v[k].b);
+	free(o->v);
+}
+
+/*
+ * Line i as this request left it; the scan's calls come with i rising
+ * (seq), others may come in any order.
+ */
+static int
+line_get(const struct tf_file *f, size_t i, struct ovrs *o, int seq,
+    const char **s, size_t *len)
+{
+	const struct ovr *v = NULL;
+
+	if (o != NULL && o->n > 0) {
+		if (seq) {
+			while (o->cur < o->n && o->v[o->cur].i < i)
+				o->cur++;
+			if (o->cur < o->n && o->v[o->cur].i == i)
+				v = &o->v[o->cur];
+		} else
+			v = ovr_find(o, i);
 	}
+	if (v != NULL) {
+		*s = v->b.s;
+		*len = v->b.len;
+		return 1;
+	}
+	*s = f->buf + f->off[i];
+	*len = tf_linelen(f, i);
+	return 0;
 }
 
 /* The first n bytes of s that hold the string w, or NULL. */
@@ -341,26 +418,100 @@ gives_up(const struct tf_item *it, int status, long retries)
 	return limit >= 0 && tf_failures(it) + 1 > (size_t)limit;
 }
 
+/* The note of a batch's task that is claimed, not started. */
+#define QUEUED_NOTE	" queued"
+#define QUEUED_LEN	(sizeof(QUEUED_NOTE) - 1)
+
+/* Where the queued note of item it is (in its line), or NULL. */
+static const char *
+queued_at(const struct tf_item *it)
+{
+	const char	*last, *dots, *end;
+
+	if (it->ann == NULL || !it->open)
+		return NULL;
+	end = it->ann + it->annlen;
+	last = ann_last(it);
+	if ((dots = strstr_n(last, (size_t)(end - last), " ...")) == NULL)
+		return NULL;
+	dots += 4;
+	if ((size_t)(end - dots) < QUEUED_LEN ||
+	    memcmp(dots, QUEUED_NOTE, QUEUED_LEN) != 0 ||
+	    (dots + QUEUED_LEN < end && dots[QUEUED_LEN] != ' ' &&
+	    dots[QUEUED_LEN] != '\r'))
+		return NULL;
+	return dots;
+}
+
+int
+claim_queued(const struct tf_item *it)
+{
+	return queued_at(it) != NULL;
+}
+
+/*
+ * Copy [from, to) of running item it's line to b, with the start time of
+ * its last annotation set to start (NULL: kept) and its queued note
+ * dropped.
+ */
+static void
+copy_started(struct buf *b, const char *from, const char *to,
+    const struct tf_item *it, const char *start)
+{
+	const char	*q = queued_at(it), *st = NULL, *p = ann_last(it);
+	struct tf_ann	 a;
+
+	if (start != NULL && tf_ann_next(&p, it->ann + it->annlen, &a) == 1 &&
+	    a.start != NULL && a.start >= from &&
+	    a.start + TF_TIMELEN <= to)
+		st = a.start;
+	if (q != NULL && (q < from || q + QUEUED_LEN > to))
+		q = NULL;
+	while (from < to) {
+		if (from == st) {
+			buf_add(b, start, TF_TIMELEN);
+			from += TF_TIMELEN;
+		} else if (from == q)
+			from += QUEUED_LEN;
+		else {
+			const char *stop = to;
+
+			if (st != NULL && st > from && st < stop)
+				stop = st;
+			if (q != NULL && q > from && q < stop)
+				stop = q;
+			buf_add(b, from, (size_t)(stop - from));
+			from = stop;
+		}
+	}
+}
+
 /*
  * The new content of running line s (item it) when it ends with status:
  * " END) #ok", or " END) #errorN" / "#lost" / "#killed", uncommented for
  * another attempt unless it gives up (see gives_up); released, the line as
- * it was before the claim.  Returns 0 or -1 (memory).
+ * it was before the claim; started (a batch's queued task), still
+ * running, with its start time and no queued note.  start and end are the
+ * times of a batch's task (NULL: the start stays, the end is now).
+ * Returns 0 or -1 (memory).
  */
 static int
 close_line(const struct tf_item *it, const char *s, size_t len, int status,
-    long retries, const char *now, const char *log, struct buf *b)
+    long retries, const char *now, const char *start, const char *end,
+    const char *log, struct buf *b)
 {
 	if (status == PROTO_ST_RELEASE) {
 		const char *last = ann_last(it);
 
 		buf_add(b, s + 1, (size_t)(last - s - 1));
-	} else {
+	} else if (status == PROTO_ST_START)
+		copy_started(b, s, s + tf_rstrip(s, len), it, start);
+	else {
 		size_t skip = status == 0 || gives_up(it, status, retries) ?
 		    0 : 1;
 
-		buf_add(b, s + skip, tf_rstrip(s, len) - skip);
-		buf_printf(b, " %s) #", now);
+		copy_started(b, s + skip, s + tf_rstrip(s, len), it, start);
+		buf_printf(b, " %s) #", end != NULL ? end : now);
 		add_status(b, status);
 		if (log != NULL && status != 0)
 			buf_printf(b, " log=%s", log);
@@ -394,7 +545,8 @@ claim_lost(const struct tf_file *f, const long *ids, size_t nids,
 		buf_reset(&b);
 		/* a task rtq --kill asked to stop is killed, not lost */
 		if (close_line(&it, s, len, claim_kill_asked(&it) ?
-		    PROTO_ST_KILLED : PROTO_ST_LOST, -1, now, NULL, &b) == -1 ||
+		    PROTO_ST_KILLED : PROTO_ST_LOST, -1, now, NULL, NULL, NULL,
+		    &b) == -1 ||
 		    patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
 			buf_free(&b);
 			snprintf(err, errlen, "out of memory");
@@ -407,12 +559,15 @@ claim_lost(const struct tf_file *f, const long *ids, size_t nids,
 }
 
 /*
- * Step 1: finish the reported item.  On success *ovr holds the new content
- * of line *ovr_i (0-based) when it changed.
+ * Step 1: finish a reported item (fin, of worker q->worker).  The new
+ * content of the line it changed goes to o; a line already changed by
+ * this request is not looked at again.  What became of it goes to *res
+ * and *at (its line).
  */
 static int
-finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
-    struct claim_reply *r, struct buf *ovr, size_t *ovr_i)
+finish(const struct tf_file *f, const struct claim_req *q,
+    const struct claim_fin *fin, struct patch *p, enum proto_fin *res,
+    size_t *at, struct ovrs *o)
 {
 	struct tf_item	 it;
 	struct buf	 b = BUF_INIT;
@@ -421,10 +576,10 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 	char		 err[8];
 	int		 side, commented, pass;
 
-	r->fin = PROTO_FIN_NONE;
-	if (q->fin_line == 0 || q->fin_init)
+	*res = PROTO_FIN_NONE;
+	if (fin->line == 0 || fin->init)
 		return 0;
-	l0 = q->fin_line - 1;
+	l0 = fin->line - 1;
 	/*
 	 * Pass 0 looks for the reported text, from line L outward; pass 1
 	 * takes line L itself when it is still open for W with another text
@@ -441,7 +596,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 				continue;
 			i = side == 0 ? l0 - d : l0 + d;
 			/* L may lie past the end of a file that got shorter */
-			if (i >= f->nline)
+			if (i >= f->nline || ovr_find(o, i) != NULL)
 				continue;
 			s = f->buf + f->off[i];
 			len = tf_linelen(f, i);
@@ -450,8 +605,8 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 				continue;
 			if (it.ann == NULL || it.worker != q->worker)
 				continue;
-			if (pass == 0 ? it.textlen != q->fin_textlen ||
-			    memcmp(it.text, q->fin_text, it.textlen) != 0 :
+			if (pass == 0 ? it.textlen != fin->textlen ||
+			    memcmp(it.text, fin->text, it.textlen) != 0 :
 			    !it.open)
 				continue;
 			/*
@@ -463,43 +618,48 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 				if (commented ? it.kind != TF_DONE &&
 				    it.kind != TF_GIVENUP : it.kind == TF_DONE)
 					continue;
-				if (q->fin_status == PROTO_ST_RELEASE ||
-				    !status_is(&it, q->fin_status))
+				if (fin->status == PROTO_ST_RELEASE ||
+				    fin->status == PROTO_ST_START ||
+				    !status_is(&it, fin->status))
 					continue;
-				r->fin = PROTO_FIN_REPEAT;
-				r->fin_at = i + 1;
+				*res = PROTO_FIN_REPEAT;
+				*at = i + 1;
 				return 0;
 			}
 			if (!commented)
 				continue;
 			/* found the running line of W */
-			if (close_line(&it, s, len, q->fin_status, q->retries,
-			    q->now, q->fin_log, &b) == -1)
+			*at = i + 1;
+			if (fin->status == PROTO_ST_START && !claim_queued(&it)) {
+				*res = PROTO_FIN_REPEAT;	/* started */
+				return 0;
+			}
+			if (close_line(&it, s, len, fin->status, q->retries,
+			    q->now, fin->start, fin->end, fin->log, &b) == -1)
 				return -1;
-			if (patch_replace(p, f->off[i], len, b.s, b.len) == -1) {
+			if (patch_replace(p, f->off[i], len, b.s, b.len) == -1 ||
+			    ovr_add(o, i, &b) == -1) {
 				buf_free(&b);
 				return -1;
 			}
-			*ovr = b;
-			*ovr_i = i;
-			r->fin = PROTO_FIN_DONE;
-			r->fin_at = i + 1;
+			*res = PROTO_FIN_DONE;
 			return 0;
 		}
 	}
-	if (q->fin_status == PROTO_ST_RELEASE)
+	if (fin->status == PROTO_ST_RELEASE || fin->status == PROTO_ST_START)
 		return 0;
-	buf_printf(&b, "#?line:%zu#%c", q->fin_line, needs_break(f) ? '\t' :
+	buf_printf(&b, "#?line:%zu#%c", fin->line, needs_break(f) ? '\t' :
 	    ' ');
-	buf_add(&b, q->fin_text, q->fin_textlen);
-	buf_printf(&b, " # worker %ld # ... %s) #", q->worker, q->now);
-	add_status(&b, q->fin_status);
+	buf_add(&b, fin->text, fin->textlen);
+	buf_printf(&b, " # worker %ld # ... %s) #", q->worker,
+	    fin->end != NULL ? fin->end : q->now);
+	add_status(&b, fin->status);
 	if (b.s == NULL || append_line(f, p, b.s, b.len) == -1) {
 		buf_free(&b);
 		return -1;
 	}
 	buf_free(&b);
-	r->fin = PROTO_FIN_ORPHAN;
+	*res = PROTO_FIN_ORPHAN;
 	return 0;
 }
 
@@ -507,7 +667,7 @@ finish(const struct tf_file *f, const struct claim_req *q, struct patch *p,
 static int
 give_task(const struct claim_req *q, struct claim_reply *r,
     const struct tf_item *it, size_t i, size_t cur_init,
-    const struct tf_file *f, const struct buf *ovr, size_t ovr_i)
+    const struct tf_file *f, struct ovrs *o)
 {
 	const char	*s;
 	size_t		 len;
@@ -526,34 +686,49 @@ give_task(const struct claim_req *q, struct claim_reply *r,
 	r->pos = q->pos;
 	if (cur_init == 0)
 		return 0;
-	line_get(f, cur_init - 1, ovr, ovr_i, &s, &len);
+	line_get(f, cur_init - 1, o, 0, &s, &len);
 	tf_classify(s, len, cur_init, &ii, err, sizeof(err));
 	r->init_line = cur_init;
 	return buf_add(&r->init_text, ii.text, ii.textlen);
 }
 
+/* Reply with task line i too, after the first of a batch (below it). */
+static int
+give_more(struct claim_reply *r, const struct tf_item *it, size_t i)
+{
+	if (r->nmore == PROTO_MAXBATCH ||
+	    buf_add(&r->more_text, it->text, it->textlen) == -1)
+		return -1;
+	r->more_line[r->nmore] = i + 1;
+	r->more_end[r->nmore++] = r->more_text.len;
+	r->pos = i + 1;
+	return 0;
+}
+
 /*
  * Claim pending (or failed) line i, item it, text s of len bytes: comment
- * it out, open W's annotation, and reply with it.  Returns 0 or -1.
+ * it out, open W's annotation (queued: a batch's task after the first),
+ * and reply with it.  Returns 0 or -1.
  */
 static int
 claim_line(const struct tf_file *f, const struct claim_req *q,
     struct patch *p, struct claim_reply *r, struct tf_item *it, size_t i,
-    const char *s, size_t len, size_t cur_init, const struct buf *ovr,
-    size_t ovr_i)
+    const char *s, size_t len, size_t cur_init, struct ovrs *o, int queued)
 {
 	struct buf	 b = BUF_INIT;
 	int		 rv = -1;
 
 	buf_adds(&b, "#");
 	buf_add(&b, s, len);
-	buf_printf(&b, " # worker %ld # (%s ...", q->worker, q->now);
+	buf_printf(&b, " # worker %ld # (%s ...%s", q->worker, q->now,
+	    queued ? QUEUED_NOTE : "");
 	if (!buf_failed(&b) && patch_replace(p, f->off[i], tf_linelen(f, i),
 	    b.s, b.len) == 0) {
 		/* the text as the claimed line has it */
 		it->text = b.s + 1;
 		it->textlen = it->ann ? (size_t)(it->ann - s) : len;
-		rv = give_task(q, r, it, i, cur_init, f, ovr, ovr_i);
+		rv = queued ? give_more(r, it, i) :
+		    give_task(q, r, it, i, cur_init, f, o);
 	}
 	buf_free(&b);
 	return rv;
@@ -632,35 +807,98 @@ may_come_back(const struct tf_item *it, const struct claim_req *q)
 	return limit < 0 || tf_failures(it) + 1 <= (size_t)limit;
 }
 
+/* A line a batch may take: claimable, or W's already (running). */
+struct cand {
+	size_t		 i;
+	size_t		 init;		/* W's init line above it, 0 none */
+	int		 running;
+};
+
+/*
+ * Step 3 of a scan that found work: claim the candidates (all of them,
+ * or the first pending one and a share of the rest, see claim.h) and
+ * reply with them.  Returns 0 or -1 (memory).
+ */
+static int
+take(const struct tf_file *f, const struct claim_req *q, struct patch *p,
+    struct claim_reply *r, const struct cand *c, size_t nc, size_t limit,
+    struct ovrs *o)
+{
+	struct tf_item	 it;
+	const char	*s;
+	size_t		 k, len, npend = 0;
+	char		 err[8];
+
+	for (k = 0; k < nc; k++) {
+		if (!c[k].running && npend == limit)
+			continue;
+		line_get(f, c[k].i, o, 0, &s, &len);
+		tf_classify(s, len, c[k].i + 1, &it, err, sizeof(err));
+		if (c[k].running) {
+			if ((k == 0 ? give_task(q, r, &it, c[k].i, c[k].init, f,
+			    o) : give_more(r, &it, c[k].i)) == -1)
+				return -1;
+			continue;
+		}
+		if (claim_line(f, q, p, r, &it, c[k].i, s, len, c[k].init, o,
+		    k > 0) == -1)
+			return -1;
+		npend++;
+	}
+	return 0;
+}
+
 int
 claim_next(const struct tf_file *f, const struct claim_req *q,
     struct patch *p, struct claim_reply *r, char *err, size_t errlen)
 {
 	struct gset	 gs = { NULL, 0, 0 };
-	struct buf	 ovr = BUF_INIT;
+	struct ovrs	 o = { NULL, 0, 0, 0 };
+	struct claim_fin fin;
 	struct tf_item	 it;
-	size_t		 i, len, ovr_i = (size_t)-1, cur_init = 0, released, by;
+	struct cand	 one, *c = &one;
+	size_t		 i, k, len, cur_init = 0, by, nc = 0, maxc, npend = 0;
+	size_t		 batch, nlive, at, after = 0;
+	enum proto_fin	 res;
 	const char	*s;
-	int		 maybe = 0, rv = -1, b, mine;
+	int		 maybe = 0, rv = -1, b, mine, changed, end = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->pos = q->pos;
-	if (finish(f, q, p, r, &ovr, &ovr_i) == -1) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	/*
-	 * A line released by this request is not handed straight back to W:
-	 * its splice is already in the patch, and a second one would overlap.
-	 */
-	released = q->fin_status == PROTO_ST_RELEASE ? ovr_i : (size_t)-1;
+	memset(&fin, 0, sizeof(fin));
+	fin.line = q->fin_line;
+	fin.init = q->fin_init;
+	fin.text = q->fin_text;
+	fin.textlen = q->fin_textlen;
+	fin.status = q->fin_status;
+	fin.log = q->fin_log;
+	fin.start = q->fin_start;
+	fin.end = q->fin_end;
+	if (finish(f, q, &fin, p, &r->fin, &r->fin_at, &o) == -1)
+		goto nomem;
+	for (k = 0; k < q->nmore; k++)
+		if (finish(f, q, &q->more[k], p, &res, &at, &o) == -1)
+			goto nomem;
+	if (o.n > 1)
+		qsort(o.v, o.n, sizeof(o.v[0]), ovr_cmp);
 	r->answer = CLAIM_WAIT;
 	if (q->no_claim) {
 		rv = 0;
 		goto out;
 	}
+	batch = q->batch > 1 ? q->batch : 1;
+	if (batch > PROTO_MAXBATCH)
+		batch = PROTO_MAXBATCH;
+	nlive = q->nlive > 0 ? q->nlive : 1;
+	maxc = batch == 1 ? 1 : batch * (nlive < 64 ? nlive : 64);
+	if (maxc > 1 && (c = malloc(maxc * sizeof(*c))) == NULL)
+		goto nomem;
 	for (i = 0; i < f->nline; i++) {
-		line_get(f, i, ovr.s ? &ovr : NULL, ovr_i, &s, &len);
+		/*
+		 * A line this request changed (a task it released, say) is
+		 * not claimed again: its splice is in the patch already.
+		 */
+		changed = line_get(f, i, &o, 1, &s, &len);
 		if (tf_classify(s, len, i + 1, &it, err, errlen) == -1) {
 			char m[512];
 
@@ -681,6 +919,8 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 					cur_init = i + 1;
 				break;
 			}
+			if (nc > 0)		/* a batch ends here */
+				goto scanned;
 			if (b == 0 && !r->paused) {
 				r->answer = CLAIM_WORK;
 				r->pos = r->init_line = i + 1;
@@ -696,15 +936,16 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 			b = gs_blocked(&gs, &it, &by);
 			mine = tf_affinity(&it, q->worker) &&
 			    !tf_tried_by(&it, q->worker);
-			if (mine && b == 0 && !r->paused && i != released &&
-			    !for_another(&it, q)) {
-				if (claim_line(f, q, p, r, &it, i, s, len,
-				    cur_init, &ovr, ovr_i) == -1)
-					goto nomem;
-				rv = 0;
-				goto out;
-			}
-			if (mine && b != 2)
+			if (mine && b == 0 && !r->paused && !changed &&
+			    !for_another(&it, q) && (nc == 0 || i + 1 > after)) {
+				c[nc].i = i;
+				c[nc].init = cur_init;
+				c[nc++].running = 0;
+				npend++;
+				after = nc == 1 && i + 1 < q->pos ? q->pos : i + 1;
+				if (nc == maxc)
+					goto scanned;
+			} else if (mine && b != 2)
 				maybe = 1;
 			/*
 			 * A failed line that neither W nor a live worker can
@@ -717,14 +958,15 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 				goto nomem;
 			break;
 		case TF_RUNNING:
-			if (it.worker == q->worker) {
-				if (give_task(q, r, &it, i, cur_init, f, &ovr,
-				    ovr_i) == -1)
-					goto nomem;
-				rv = 0;
-				goto out;
-			}
-			if (may_come_back(&it, q))
+			if (it.worker == q->worker && (nc == 0 || i + 1 > after)) {
+				/* a claim whose reply W never got */
+				c[nc].i = i;
+				c[nc].init = cur_init;
+				c[nc++].running = 1;
+				after = nc == 1 && i + 1 < q->pos ? q->pos : i + 1;
+				if (nc == maxc)
+					goto scanned;
+			} else if (may_come_back(&it, q))
 				maybe = 1;
 			if (gs_add(&gs, &it, 0) == -1)
 				goto nomem;
@@ -737,6 +979,19 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 			break;
 		}
 	}
+	end = 1;
+scanned:
+	if (nc > 0) {
+		/* near the end of the queue, a share of what is left */
+		size_t limit = batch;
+
+		if (end && batch > 1 && (npend + nlive - 1) / nlive < limit)
+			limit = (npend + nlive - 1) / nlive;
+		if (take(f, q, p, r, c, nc, limit > 0 ? limit : 1, &o) == -1)
+			goto nomem;
+		rv = 0;
+		goto out;
+	}
 	r->answer = maybe ? CLAIM_WAIT : CLAIM_NONE;
 	rv = 0;
 	goto out;
@@ -747,7 +1002,9 @@ out:
 	if (r->answer != CLAIM_WAIT)
 		r->paused = 0;
 	free(gs.e);
-	buf_free(&ovr);
+	ovr_free(&o);
+	if (c != &one)
+		free(c);
 	return rv;
 }
 

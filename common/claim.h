@@ -40,6 +40,20 @@
  * another process could take it.  A "#PAUSED" line stops the scan: W
  * gets nothing below it (but its own claim whose reply it missed) and
  * waits.
+ *
+ * Batches (issue 14): a request with batch K > 1 claims up to K tasks in
+ * one scan.  After the first, a task is taken only below W's position
+ * so far (so it runs in the shell as it is), and an init line W may run
+ * below P ends the batch, as does a #PAUSED line.  Near the end of the
+ * queue the batch shrinks to its share of what is left: when the scan
+ * finds fewer than K claimable lines for each live worker, W gets
+ * (found / live workers, rounded up).  Every task after the first is
+ * marked "queued" (its annotation reads "(START ... queued"): claimed,
+ * not started.  W reports "start" when it starts one, and the results
+ * with the times they started and ended; released (the worker stopped),
+ * a queued line is pending again at once, and when W is declared lost it
+ * goes back like a running one.  A request may report more items than
+ * one (more[]): each is finished as the first.
  */
 #ifndef RTQ_CLAIM_H
 #define RTQ_CLAIM_H
@@ -50,6 +64,17 @@
 #include "patch.h"
 #include "proto.h"
 #include "taskfile.h"
+
+/* One more item a request reports (a batch's), after the fin_ one. */
+struct claim_fin {
+	size_t		 line;		/* 1-based */
+	int		 init;
+	const char	*text;
+	size_t		 textlen;
+	int		 status;	/* as fin_status, or PROTO_ST_START */
+	const char	*log;
+	const char	*start, *end;	/* its stamps; NULL: now */
+};
 
 struct claim_req {
 	long		 worker;
@@ -62,6 +87,11 @@ struct claim_req {
 					   _KILLED */
 	const char	*fin_log;	/* a failed task's log, or NULL */
 	long		 retries;	/* W's retry limit; -1: none */
+	const char	*fin_start;	/* the stamps of a batch's task (it */
+	const char	*fin_end;	/* started, ended); NULL: now */
+	const struct claim_fin *more;	/* more items to finish, after */
+	size_t		 nmore;
+	size_t		 batch;		/* claim up to this many tasks (0: 1) */
 	int		 no_claim;	/* finish only */
 	const char	*now;		/* "MM-DD HH:MM:SS" */
 	/*
@@ -91,6 +121,11 @@ struct claim_reply {
 	int		 paused;	/* wait: a #PAUSED line holds W */
 	struct buf	 init_text;
 	struct buf	 task_text;
+	/* a batch: the tasks after task_line, their texts one after another */
+	size_t		 nmore;
+	size_t		 more_line[PROTO_MAXBATCH];
+	size_t		 more_end[PROTO_MAXBATCH];	/* in more_text */
+	struct buf	 more_text;
 };
 
 /*
@@ -163,6 +198,9 @@ int	claim_kill(const struct tf_file *, const size_t *lines, size_t n,
 
 /* Whether running item it has been asked to stop by rtq --kill. */
 int	claim_kill_asked(const struct tf_item *);
+
+/* Whether running item it is a batch's task not started yet. */
+int	claim_queued(const struct tf_item *);
 
 /*
  * Pause (on) or resume: insert "#PAUSED since NOW ..." at the top (after

@@ -15,9 +15,10 @@ const struct proto_opdef proto_ops[PROTO_NOPS] = {
 	[PROTO_REGISTER] = { "register", 0, 2, PROTO_F_SERVE,
 	    "[ID|-] [NAME]" },
 	[PROTO_NEXT] = { "next", 2, 6, PROTO_F_SERVE | PROTO_F_WORKER,
-	    "WORKER[/SEQ][,r=N][,m=KEY] POS [init|task LINE STATUS TEXT]" },
+	    "WORKER[/SEQ][,r=N][,m=KEY][,b=K][,n=R] POS "
+	    "[init|task LINE STATUS TEXT]" },
 	[PROTO_FINISH] = { "finish", 5, 5, PROTO_F_SERVE | PROTO_F_WORKER,
-	    "WORKER[/SEQ][,r=N] init|task LINE STATUS TEXT" },
+	    "WORKER[/SEQ][,r=N][,n=R] init|task LINE STATUS TEXT" },
 	[PROTO_RESET] = { "reset", 0, 2, PROTO_F_SERVE, "[K] [--failed]" },
 	[PROTO_ADD] = { "add", 0, 1, PROTO_F_STDIN, "[COMMAND]" },
 	[PROTO_CAT] = { "cat", 0, 0, 0, "" },
@@ -121,7 +122,7 @@ hex_ll(const char *s, size_t len, unsigned long long *v)
 	return 0;
 }
 
-/* "W[/SEQ][,r=N][,m=KEY]" into q */
+/* "W[/SEQ][,r=N][,m=KEY][,b=K][,n=R]" into q */
 static int
 worker_word(const char *s, struct proto_req *q)
 {
@@ -148,6 +149,14 @@ worker_word(const char *s, struct proto_req *q)
 		    hex_ll(s + 2, (size_t)(end - s - 2), &q->machine) == 0 &&
 		    q->machine != 0)
 			continue;
+		else if (strncmp(s, "b=", 2) == 0 && q->batch == 0 &&
+		    num_ll(s + 2, (size_t)(end - s - 2), 3, &x) == 0 &&
+		    x >= 1 && x <= PROTO_MAXBATCH)
+			q->batch = (long)x;
+		else if (strncmp(s, "n=", 2) == 0 && q->nmore == 0 &&
+		    num_ll(s + 2, (size_t)(end - s - 2), 3, &x) == 0 &&
+		    x >= 1 && x <= PROTO_MAXBATCH)
+			q->nmore = (int)x;
 		else
 			return -1;
 	}
@@ -155,39 +164,51 @@ worker_word(const char *s, struct proto_req *q)
 }
 
 /*
- * "N" (0..255), "N,log=PATH" (no white space), "release", "lost",
- * "killed"
+ * "N" (0..255), "release", "lost", "killed", "start", then options:
+ * ",log=PATH" (N > 0; no white space), ",s=MS" and ",e=MS" (the times of
+ * a task of a batch, in ms before the request)
  */
 static int
-status_word(const char *s, int *status, const char **log)
+status_word(const char *s, struct proto_item *it)
 {
-	const char	*comma = strchr(s, ',');
+	static const struct { const char *w; int st; } named[] = {
+		{ "release", PROTO_ST_RELEASE }, { "lost", PROTO_ST_LOST },
+		{ "killed", PROTO_ST_KILLED }, { "start", PROTO_ST_START }
+	};
+	const char	*end = s + strcspn(s, ",");
 	long long	 v;
-	size_t		 n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+	size_t		 i, n = (size_t)(end - s);
 
-	*log = NULL;
-	if (strcmp(s, "release") == 0) {
-		*status = PROTO_ST_RELEASE;
-		return 0;
-	}
-	if (strcmp(s, "lost") == 0) {
-		*status = PROTO_ST_LOST;
-		return 0;
-	}
-	if (strcmp(s, "killed") == 0) {
-		*status = PROTO_ST_KILLED;
-		return 0;
-	}
-	if (num_ll(s, n, 3, &v) == -1 || v > 255)
+	it->log = NULL;
+	it->times = 0;
+	it->ago_start = it->ago_end = 0;
+	for (i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		if (strlen(named[i].w) == n && memcmp(s, named[i].w, n) == 0)
+			break;
+	if (i < sizeof(named) / sizeof(named[0]))
+		it->status = named[i].st;
+	else if (num_ll(s, n, 3, &v) == -1 || v > 255)
 		return -1;
-	if (comma != NULL) {
-		if (strncmp(comma, ",log=", 5) != 0 || comma[5] == '\0' ||
-		    strpbrk(comma + 5, " \t\r\n") != NULL)
+	else
+		it->status = (int)v;
+	while (*end == ',') {
+		s = end + 1;
+		end = s + strcspn(s, ",");
+		n = (size_t)(end - s);
+		if (strncmp(s, "log=", 4) == 0) {
+			/* the last option: the path runs to the end */
+			it->log = s + 4;
+			return it->status >= 0 && s[4] != '\0' &&
+			    strpbrk(s, " \t\r\n") == NULL ? 0 : -1;
+		}
+		if ((s[0] == 's' || s[0] == 'e') && s[1] == '=' &&
+		    num_ll(s + 2, n - 2, 9, &v) == 0) {
+			*(s[0] == 's' ? &it->ago_start : &it->ago_end) = v;
+			it->times = 1;
+		} else
 			return -1;
-		*log = comma + 5;
 	}
-	*status = (int)v;
-	return 0;
+	return *end == '\0' ? 0 : -1;
 }
 
 /* argv[0..3]: init|task LINE STATUS TEXT */
@@ -201,8 +222,7 @@ item_words(char *const *av, struct proto_item *it)
 	else
 		return -1;
 	if (num_z(av[1], &it->line) == -1 || it->line == 0 ||
-	    status_word(av[2], &it->status, &it->log) == -1 ||
-	    has_lf(av[3]))
+	    status_word(av[2], it) == -1 || has_lf(av[3]))
 		return -1;
 	it->text = av[3];
 	return 0;
@@ -256,8 +276,9 @@ decode_item_req(struct proto_req *q, int argc, char *const *argv,
 	if (!fin && argc != 2 && argc != 6)
 		return -1;
 	*msg = "WORKER must be a number from 0 to 999999999, optionally "
-	    "followed by /SEQ, ,r=RETRIES and ,m=KEY";
-	if (worker_word(argv[0], q) == -1 || (fin && q->machine != 0))
+	    "followed by /SEQ, ,r=RETRIES, ,m=KEY, ,b=K and ,n=R";
+	if (worker_word(argv[0], q) == -1 || (fin && (q->machine != 0 ||
+	    q->batch != 0)))
 		return -1;
 	if (!fin) {
 		*msg = "POS must be a line number";
@@ -477,23 +498,27 @@ add_word(struct proto_words *w, const char *s)
 }
 
 static int
-add_status(struct proto_words *w, int status, const char *log)
+add_status(struct proto_words *w, const struct proto_item *it)
 {
-	if (status == PROTO_ST_RELEASE)
-		return add_word(w, "release");
-	if (status == PROTO_ST_LOST)
-		return add_word(w, "lost");
-	if (status == PROTO_ST_KILLED)
-		return add_word(w, "killed");
-	if (status < 0 || status > 255)
+	static const char *const named[] = { "release", "lost", "killed",
+	    "start" };
+	int	 r = 0;
+
+	if (it->status < 0 && it->status >= PROTO_ST_START)
+		r |= buf_adds(&w->store, named[-it->status - 1]);
+	else if (it->status < 0 || it->status > 255)
 		return -1;
-	if (log != NULL && *log != '\0') {
-		if (strpbrk(log, " \t\r\n") != NULL)
+	else
+		r |= buf_printf(&w->store, "%d", it->status);
+	if (it->times)
+		r |= buf_printf(&w->store, ",s=%lld,e=%lld", it->ago_start,
+		    it->ago_end);
+	if (it->log != NULL && *it->log != '\0' && it->status >= 0) {
+		if (strpbrk(it->log, " \t\r\n") != NULL)
 			return -1;
-		return buf_printf(&w->store, "%d,log=%s", status, log) == -1 ?
-		    -1 : buf_addc(&w->store, '\0');
+		r |= buf_printf(&w->store, ",log=%s", it->log);
 	}
-	return add_num(w, "%lld", status);
+	return r != 0 ? -1 : buf_addc(&w->store, '\0');
 }
 
 /* The words of q, NUL-separated in w->store; returns how many, or -1. */
@@ -521,6 +546,10 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 			r |= buf_printf(&w->store, ",r=%ld", q->retries);
 		if (q->machine != 0 && q->op == PROTO_NEXT)
 			r |= buf_printf(&w->store, ",m=%llx", q->machine);
+		if (q->batch > 0 && q->op == PROTO_NEXT)
+			r |= buf_printf(&w->store, ",b=%ld", q->batch);
+		if (q->nmore > 0)
+			r |= buf_printf(&w->store, ",n=%d", q->nmore);
 		r |= buf_addc(&w->store, '\0');
 		n = 1;
 		if (q->op == PROTO_NEXT) {
@@ -533,7 +562,7 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 			return -1;
 		r |= add_word(w, it->init ? "init" : "task");
 		r |= add_num(w, "%lld", (long long)it->line);
-		r |= add_status(w, it->status, it->log);
+		r |= add_status(w, it);
 		r |= add_word(w, it->text);
 		n += 4;
 		break;
@@ -604,14 +633,16 @@ encode_store(const struct proto_req *q, struct proto_words *w)
 	return r != 0 ? -1 : n;
 }
 
-int
-proto_encode_words(const struct proto_req *q, struct proto_words *w)
+/* The words of q; items after it (more_ok: a session's) or -1. */
+static int
+encode_words(const struct proto_req *q, struct proto_words *w, int more_ok)
 {
 	const char	*s;
 	int		 i, n;
 
 	memset(w, 0, sizeof(*w));
-	if ((unsigned)q->op >= PROTO_NOPS)
+	if ((unsigned)q->op >= PROTO_NOPS || (q->nmore > 0 && !more_ok) ||
+	    q->nmore < 0 || q->nmore > PROTO_MAXBATCH)
 		return -1;
 	w->op = proto_ops[q->op].name;
 	if ((n = encode_store(q, w)) == -1 || buf_grow(&w->store, 0) == -1)
@@ -622,11 +653,36 @@ proto_encode_words(const struct proto_req *q, struct proto_words *w)
 	return 0;
 }
 
+int
+proto_encode_words(const struct proto_req *q, struct proto_words *w)
+{
+	return encode_words(q, w, 0);
+}
+
 void
 proto_words_free(struct proto_words *w)
 {
 	buf_free(&w->store);
 	memset(w, 0, sizeof(*w));
+}
+
+/* One of the item lines after a request: "init|task LINE STATUS TEXT". */
+static int
+encode_more(const struct proto_item *it, struct buf *out)
+{
+	struct proto_words w;
+	int		 r;
+
+	memset(&w, 0, sizeof(w));
+	if (it->text == NULL || has_lf(it->text))
+		return -1;
+	r = add_status(&w, it) | buf_grow(&w.store, 0);
+	if (r == 0)
+		r = buf_printf(out, "%s %zu %s ", it->init ? "init" : "task",
+		    it->line, w.store.s) | buf_adds(out, it->text) |
+		    buf_addc(out, '\n');
+	proto_words_free(&w);
+	return r != 0 ? -1 : 0;
 }
 
 int
@@ -635,7 +691,7 @@ proto_encode_line(const struct proto_req *q, struct buf *out)
 	struct proto_words w;
 	int		 i, r;
 
-	if ((r = proto_encode_words(q, &w)) == 0) {
+	if ((r = encode_words(q, &w, 1)) == 0) {
 		r |= buf_adds(out, w.op);
 		for (i = 0; i < w.n; i++) {
 			/* only the last word may hold a space */
@@ -647,7 +703,28 @@ proto_encode_line(const struct proto_req *q, struct buf *out)
 		r |= buf_addc(out, '\n');
 	}
 	proto_words_free(&w);
+	for (i = 0; r == 0 && i < q->nmore; i++)
+		r |= encode_more(&q->more[i], out);
 	return r != 0 ? -1 : 0;
+}
+
+int
+proto_decode_more(char *line, struct proto_item *it, const char **msg)
+{
+	char	*av[4];
+	int	 i;
+
+	*msg = "an item after the request must be init|task, a line "
+	    "number, a status and one line of text";
+	memset(it, 0, sizeof(*it));
+	for (i = 0; i < 3; i++) {
+		av[i] = line;
+		if ((line = strchr(line, ' ')) == NULL)
+			return -1;
+		*line++ = '\0';
+	}
+	av[3] = line;
+	return item_words(av, it);
 }
 
 const char *
@@ -698,9 +775,9 @@ proto_encode_reply(const struct proto_reply *r, struct buf *out)
 	case PROTO_NONE:
 		e |= buf_printf(out, " %zu %s %d\n", r->pos, fins[r->fin],
 		    r->nitems);
-		for (i = 0; i < r->nitems && i < 2; i++)
+		for (i = 0; i < r->nitems && i < PROTO_MAXITEMS; i++)
 			e |= encode_item(out, r, i);
-		return e != 0 || r->nitems > 2 ? -1 : 0;
+		return e != 0 || r->nitems > PROTO_MAXITEMS ? -1 : 0;
 	case PROTO_ID:
 		e |= buf_printf(out, " %ld", r->id);
 		break;
@@ -788,7 +865,7 @@ head_claim(const char *p, struct proto_reply *r)
 	r->fin = (enum proto_fin)i;
 	r->nitems = (int)v;
 	if (r->kind == PROTO_WORK)
-		return v >= 1 && v <= 2 ? 0 : -1;
+		return v >= 1 && v <= PROTO_MAXITEMS ? 0 : -1;
 	return v == 0 ? 0 : -1;
 }
 
@@ -899,7 +976,7 @@ proto_decode_item(const char *line, struct proto_reply *r, int i)
 
 	memset(it, 0, sizeof(*it));
 	p = line;
-	if (i < 0 || i > 1 || word(&p, w, sizeof(w)) == -1)
+	if (i < 0 || i >= PROTO_MAXITEMS || word(&p, w, sizeof(w)) == -1)
 		return -1;
 	if (strcmp(w, "init") == 0)
 		it->init = 1;

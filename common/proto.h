@@ -17,7 +17,9 @@
  * Every reply starts with a head line, which may follow lines a login
  * script printed (they are skipped):
  *
- *	RTQ1 work POS FIN N	followed by N item lines "init|task LINE TEXT"
+ *	RTQ1 work POS FIN N	followed by N item lines "init|task LINE TEXT":
+ *				at most one init line, first; more than one
+ *				task only to a next with ",b=K" (a batch)
  *	RTQ1 wait POS FIN 0	nothing claimable now; ask again later (a
  *				session opened with HOLD_MS holds this reply
  *				until the file changes, an empty line comes,
@@ -58,6 +60,13 @@
 #define PROTO_MAXWORDS	8	/* words of a request after OP and FILE */
 #define PROTO_MAXLINES	256	/* lines of one kill request */
 #define PROTO_MAXRETRIES 1000	/* ",r=N" of a worker word */
+/*
+ * A batch: the tasks one next may claim (",b=K" of the worker word), and
+ * the items a next or finish may report after its own (",n=R": R item
+ * lines follow the request line, in a serve session only).
+ */
+#define PROTO_MAXBATCH	256
+#define PROTO_MAXITEMS	(PROTO_MAXBATCH + 1)	/* of a reply: init, tasks */
 
 /*
  * rtq-claim's exit statuses, and the CODE of an error reply.  Library code
@@ -76,6 +85,7 @@ enum proto_code {
 #define PROTO_ST_RELEASE (-1)	/* not run: give the task back */
 #define PROTO_ST_LOST	(-2)	/* its worker was declared lost */
 #define PROTO_ST_KILLED	(-3)	/* stopped by rtq --kill: not retried */
+#define PROTO_ST_START	(-4)	/* a queued task of a batch starts now */
 
 enum proto_op {
 	PROTO_REGISTER, PROTO_NEXT, PROTO_FINISH, PROTO_RESET, PROTO_ADD,
@@ -110,6 +120,13 @@ struct proto_item {
 					   _KILLED */
 	const char	*log;		/* a failed task's log, or NULL */
 	const char	*text;		/* one line: no LF, no NUL */
+	/*
+	 * Batches: when the task started and ended, in ms before the request
+	 * was sent (",s=MS", ",e=MS" after the status); times 0: not sent,
+	 * the master's time of the request is taken.
+	 */
+	int		 times;
+	long long	 ago_start, ago_end;
 };
 
 struct proto_req {
@@ -139,6 +156,11 @@ struct proto_req {
 					   limit; -1 not sent (no limit) */
 	unsigned long long machine;	/* next: the worker's process (its -j
 					   slots share it); 0 not sent */
+	long		 batch;		/* next: claim up to this many tasks
+					   (",b=K"); 0 not sent: one */
+	int		 nmore;		/* next, finish: items that follow
+					   (",n=R"), in more[] */
+	struct proto_item *more;	/* decoded by proto_decode_more */
 	size_t		 lines[PROTO_MAXLINES];	/* kill */
 	int		 nlines;
 };
@@ -187,9 +209,11 @@ struct proto_reply {
 	/* work, wait, none; kill: the line to stop */
 	size_t		 pos;
 	enum proto_fin	 fin;
-	int		 nitems;	/* 0..2 (work: 1 or 2) */
-	struct proto_item item[2];	/* init, line, text (textlen) only */
-	size_t		 textlen[2];
+	int		 nitems;	/* 0..PROTO_MAXITEMS (work: 1 or
+					   more: an init line, then tasks) */
+	struct proto_item item[PROTO_MAXITEMS];	/* init, line, text
+					   (textlen) only */
+	size_t		 textlen[PROTO_MAXITEMS];
 	/* id */
 	long		 id;
 	/* ok */
@@ -236,8 +260,18 @@ int	proto_decode_line(struct proto_req *q, char *line, size_t len,
 int	proto_encode_words(const struct proto_req *q, struct proto_words *w);
 void	proto_words_free(struct proto_words *);
 
-/* Encode a request as a serve-session line, with its newline, into out. */
+/*
+ * Encode a request as a serve-session line, with its newline, into out,
+ * followed by the lines of its more[] items (",n=R").
+ */
 int	proto_encode_line(const struct proto_req *q, struct buf *out);
+
+/*
+ * Decode one of the item lines that follow a request with ",n=R"
+ * ("init|task LINE STATUS TEXT", no newline; split in place; its strings
+ * point into line).  Returns 0, or -1 with *msg.
+ */
+int	proto_decode_more(char *line, struct proto_item *it, const char **msg);
 
 /* The first line of a serve session, with its newline. */
 const char *proto_hello(void);

@@ -137,6 +137,8 @@ struct job {
 	/* next, finish */
 	struct claim_req	 req;
 	struct claim_reply	 rep;
+	struct claim_fin	 fins[PROTO_MAXBATCH];	/* items after */
+	char			 stamps[2 * PROTO_MAXITEMS][TF_TIMELEN + 1];
 	int			 has_worker;	/* req.worker is set */
 	long long		 seq;		/* WORKER/SEQ; -1: none */
 	int			 retry;		/* seq seen before */
@@ -337,6 +339,7 @@ job_reply(const struct job *j)
 	    PROTO_NONE };
 	const struct claim_reply *c = &j->rep;
 	struct proto_reply	 r;
+	size_t			 k;
 
 	memset(&r, 0, sizeof(r));
 	r.kind = PROTO_OK;
@@ -377,6 +380,13 @@ job_reply(const struct job *j)
 			r.item[r.nitems].line = c->task_line;
 			r.item[r.nitems].text = c->task_text.s;
 			r.textlen[r.nitems++] = c->task_text.len;
+		}
+		for (k = 0; k < c->nmore && r.nitems < PROTO_MAXITEMS; k++) {
+			size_t from = k > 0 ? c->more_end[k - 1] : 0;
+
+			r.item[r.nitems].line = c->more_line[k];
+			r.item[r.nitems].text = c->more_text.s + from;
+			r.textlen[r.nitems++] = c->more_end[k] - from;
 		}
 		break;
 	default:
@@ -636,6 +646,34 @@ kill_tell(struct tfio *t, struct job *j)
 	}
 }
 
+/* A time ms before now (the request's), as the file holds it. */
+static const char *
+stamp_ago(struct job *j, size_t k, long long now, long long ms)
+{
+	clock_stamp(now - (ms + 500) / 1000, j->stamps[k]);
+	return j->stamps[k];
+}
+
+/* The start and end times of a batch's items, from the times they carry. */
+static void
+batch_stamps(struct job *j, long long now)
+{
+	const struct proto_item *it = &j->q.item;
+	size_t			 k;
+
+	if (j->q.has_item && it->times) {
+		j->req.fin_start = stamp_ago(j, 0, now, it->ago_start);
+		j->req.fin_end = stamp_ago(j, 1, now, it->ago_end);
+	}
+	for (k = 0; k < j->req.nmore; k++) {
+		it = &j->q.more[k];
+		if (!it->times)
+			continue;
+		j->fins[k].start = stamp_ago(j, 2 + 2 * k, now, it->ago_start);
+		j->fins[k].end = stamp_ago(j, 3 + 2 * k, now, it->ago_end);
+	}
+}
+
 /*
  * Lock, read the clock, check liveness, read, compute, commit (again if
  * changed), save the table once, reply.
@@ -655,6 +693,7 @@ transact(const char *path, struct job *j)
 		return fail(PROTO_EUSAGE, err);
 	clock_stamp(now, stamp);
 	j->req.now = stamp;
+	batch_stamps(j, now);
 	if ((r = tfio_open(&t, path, now, 0, err, sizeof(err))) != 0)
 		goto out;
 	if ((j->q.op == PROTO_ADD || j->q.op == PROTO_PUT ||
@@ -995,6 +1034,7 @@ static int
 job_parse(struct job *j, const struct proto_req *q, const char **msg)
 {
 	const struct proto_item *it = &q->item;
+	int			 k;
 
 	j->q = *q;
 	j->cmd = proto_ops[q->op].name;
@@ -1007,6 +1047,17 @@ job_parse(struct job *j, const struct proto_req *q, const char **msg)
 	j->req.no_claim = q->op == PROTO_FINISH;
 	j->req.pos = q->pos;
 	j->req.retries = q->retries;
+	j->req.batch = q->batch > 0 ? (size_t)q->batch : 1;
+	for (k = 0; k < q->nmore; k++) {
+		j->fins[k].line = q->more[k].line;
+		j->fins[k].init = q->more[k].init;
+		j->fins[k].text = q->more[k].text;
+		j->fins[k].textlen = strlen(q->more[k].text);
+		j->fins[k].status = q->more[k].status;
+		j->fins[k].log = q->more[k].log;
+	}
+	j->req.more = j->fins;
+	j->req.nmore = (size_t)q->nmore;
 	if (q->has_item) {
 		j->req.fin_init = it->init;
 		j->req.fin_line = it->line;
@@ -1092,6 +1143,48 @@ serve_held(const char *path, const char *real, struct job *j, long hold_ms)
 }
 
 /*
+ * The q->nmore item lines that follow a request, read from stdin into
+ * store and decoded into items (q->more).  Returns 0; -1 with *msg for a
+ * malformed item (the lines were all read: the session goes on); -2 when
+ * the input ended first.
+ */
+static int
+read_more(struct proto_req *q, struct buf *store, struct proto_item *items,
+    const char **msg)
+{
+	char	*line = NULL, *p;
+	size_t	 cap = 0, at[PROTO_MAXBATCH];
+	ssize_t	 n;
+	int	 k, r = 0;
+
+	buf_reset(store);
+	for (k = 0; k < q->nmore; k++) {
+		if ((n = getline(&line, &cap, stdin)) <= 0 ||
+		    line[n - 1] != '\n') {
+			free(line);
+			return -2;
+		}
+		line[n - 1] = '\0';
+		at[k] = store->len;
+		if (memchr(line, '\0', (size_t)n - 1) != NULL) {
+			*msg = "serve: an item holds a NUL byte";
+			r = -1;
+		}
+		if (buf_add(store, line, (size_t)n) == -1) {
+			*msg = "out of memory";
+			r = -1;
+		}
+	}
+	free(line);
+	for (k = 0; r == 0 && k < q->nmore; k++) {
+		p = store->s + at[k];
+		r = proto_decode_more(p, &items[k], msg);
+	}
+	q->more = items;
+	return r;
+}
+
+/*
  * serve [HOLD_MS]: one request per line on stdin, one reply per request on
  * stdout, the lock taken and released for each.  The first line must be
  * the hello of our protocol version (proto_hello).  An empty line is no
@@ -1106,8 +1199,10 @@ cmd_serve(const char *path, long hold_ms)
 	const char	*msg;
 	size_t		 cap = 0;
 	ssize_t		 n;
-	int		 hello = 0;
+	int		 hello = 0, r;
 	struct logs	 logs = { NULL, -1 };
+	static struct proto_item more[PROTO_MAXBATCH];
+	struct buf	 store = BUF_INIT;
 
 	serving = 1;
 	if ((real = tfio_expand(path, m, sizeof(m))) == NULL)
@@ -1138,7 +1233,11 @@ cmd_serve(const char *path, long hold_ms)
 			continue;
 		memset(&j, 0, sizeof(j));
 		j.hold = hold_ms > 0;
-		if (proto_decode_line(&q, line, (size_t)n, &msg) == -1) {
+		r = proto_decode_line(&q, line, (size_t)n, &msg);
+		if (r == 0 && q.nmore > 0 && (r = read_more(&q, &store,
+		    more, &msg)) == -2)
+			break;		/* cut short: not a request */
+		if (r == -1) {
 			fail(PROTO_EUSAGE, msg);
 			/* bytes that may follow cannot be told from requests */
 			if (strncmp(line, "log", 4) == 0)
@@ -1160,6 +1259,7 @@ cmd_serve(const char *path, long hold_ms)
 	}
 	free(line);
 	free(real);
+	buf_free(&store);
 	logs_close(&logs);
 	return 0;
 }
@@ -1197,6 +1297,9 @@ main(int argc, char *argv[])
 	path = argv[2];
 	if (proto_decode_argv(&q, argv[1], argc - 3, argv + 3, &msg) == -1)
 		return usage(msg);
+	if (q.nmore > 0)
+		return usage("items after a request (,n=R) come in a serve "
+		    "session only");
 	switch (q.op) {
 	case PROTO_LOCK:
 		return cmd_lock(path);

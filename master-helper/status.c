@@ -21,6 +21,7 @@ struct worker_row {
 	const char	*task;
 	size_t		 tasklen;
 	time_t		 task_start;
+	size_t		 queued;	/* its batch's tasks not started */
 };
 
 struct failed_row {
@@ -36,6 +37,8 @@ struct failed_row {
 struct summary {
 	struct proto_tally t;		/* the counts (claim_tally) */
 	size_t		 blocked;	/* pending, waiting for their group */
+	size_t		 queued;	/* running: claimed in a batch, not
+					   started */
 	size_t		 init;
 	const char	*paused;	/* "#PAUSED since ...": the stamp */
 	size_t		*by;		/* line i blocked for good by line */
@@ -273,6 +276,11 @@ add_line(struct summary *sm, const char *s, size_t len, size_t i,
 	case TF_RUNNING:
 		if ((w = worker_add(sm, it.worker)) == NULL)
 			goto nomem;
+		if (claim_queued(&it)) {
+			w->queued++;
+			sm->queued++;
+			break;
+		}
 		w->task_line = i + 1;
 		w->task = it.text;
 		w->tasklen = it.textlen;
@@ -518,7 +526,7 @@ json_workers(struct buf *out, const struct summary *sm, struct live *lv,
 			buf_addc(out, '}');
 		} else
 			buf_adds(out, ",\"task\":null");
-		buf_addc(out, '}');
+		buf_printf(out, ",\"queued\":%zu}", w->queued);
 	}
 }
 
@@ -582,10 +590,12 @@ format_json(struct buf *out, const struct summary *sm, struct live *lv,
 	json_time(out, sm->paused, now);
 	buf_printf(out, ",\"tasks\":{\"total\":%zu,"
 	    "\"pending\":%lld,\"blocked\":%zu,\"running\":%lld,"
+	    "\"queued\":%zu,"
 	    "\"done\":%lld,\"failed\":%lld,\"to_retry\":%lld,"
 	    "\"killed\":%lld,\"blocked_by_failed\":%lld},"
 	    "\"init_lines\":%zu,\"workers\":[", fg.total, sm->t.pending,
-	    sm->blocked, sm->t.running, sm->t.done, sm->t.failed, sm->t.retry,
+	    sm->blocked, sm->t.running - (long long)sm->queued, sm->queued,
+	    sm->t.done, sm->t.failed, sm->t.retry,
 	    sm->t.killed, sm->t.blocked, sm->init);
 	json_workers(out, sm, lv, now);
 	buf_adds(out, "],\"failed\":[");
@@ -618,10 +628,13 @@ text_head(struct buf *out, const struct summary *sm, const char *name,
 		buf_printf(out, "  %sPAUSED%s since %.*s: workers start nothing "
 		    "new (rtq --resume)\n", col(flags, "\033[33m"),
 		    col(flags, "\033[0m"), TF_TIMELEN, sm->paused);
-	buf_printf(out, "  %zu tasks: %s%lld done%s, %s%lld running%s, "
-	    "%s%lld failed%s, %lld pending", fg.total, col(flags, "\033[32m"),
-	    sm->t.done, col(flags, "\033[0m"), col(flags, "\033[33m"),
-	    sm->t.running, col(flags, "\033[0m"), sm->t.failed ?
+	buf_printf(out, "  %zu tasks: %s%lld done%s, %s%lld running%s, ",
+	    fg.total, col(flags, "\033[32m"), sm->t.done,
+	    col(flags, "\033[0m"), col(flags, "\033[33m"),
+	    sm->t.running - (long long)sm->queued, col(flags, "\033[0m"));
+	if (sm->queued > 0)
+		buf_printf(out, "%zu queued in batches, ", sm->queued);
+	buf_printf(out, "%s%lld failed%s, %lld pending", sm->t.failed ?
 	    col(flags, "\033[31m") : "", sm->t.failed, sm->t.failed ?
 	    col(flags, "\033[0m") : "", sm->t.pending);
 	if (sm->blocked > 0)
@@ -723,6 +736,9 @@ text_workers(struct buf *out, const struct summary *sm, struct live *lv,
 			    w->tasklen), w->task);
 			text_log(out, w->task_line, w->id, 1, "last: ");
 		}
+		if (w->queued > 0)
+			buf_printf(out, "\n        and %zu more of its batch, "
+			    "not started", w->queued);
 		buf_adds(out, "\n");
 	}
 	if (gone > 0)

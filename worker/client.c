@@ -44,7 +44,7 @@ call(struct worker *w, const struct proto_req *q, int in, struct tp_reply *r,
     int quiet_busy)
 {
 	/* a result in hand is worth waiting for after a first Ctrl-C */
-	int	 must = w->has_prev && !w->prev_init &&
+	int	 must = ((w->has_prev && !w->prev_init) || w->br_n > 0) &&
 	    (q->op == PROTO_NEXT || q->op == PROTO_FINISH);
 	char	 err[2048];
 	int	 rv, delay = 1, told = 0;
@@ -201,6 +201,15 @@ client_set_prev(struct worker *w, int init, size_t line, int status,
 	w->prev_status = status;
 }
 
+/* ms from then to now, for the times a batch's task carries */
+static long long
+ago(double then)
+{
+	double	 d = (now_sec() - then) * 1000.0;
+
+	return d > 0 ? (long long)d : 0;
+}
+
 /* The previous item, as a request reports it. */
 static void
 prev_item(const struct worker *w, struct proto_req *q)
@@ -213,12 +222,97 @@ prev_item(const struct worker *w, struct proto_req *q)
 	/* a log path a status word cannot carry is left out */
 	q->item.log = w->prev_status > 0 && w->prev_log[0] != '\0' &&
 	    strpbrk(w->prev_log, " \t\r\n") == NULL ? w->prev_log : NULL;
+	if (w->prev_batch) {
+		q->item.times = 1;
+		q->item.ago_start = ago(w->prev_t0);
+		q->item.ago_end = ago(w->prev_t1);
+	}
+}
+
+/*
+ * The items a request reports: the previous result, the batch's results
+ * not reported, the start of the queued task running now (start), and
+ * the queued tasks given back (release).  The first is q's own item, the
+ * others go to more[] (PROTO_MAXBATCH of them at most).
+ */
+static void
+batch_items(const struct worker *w, struct proto_req *q,
+    struct proto_item *more, int start, int release)
+{
+	struct proto_item *it;
+	size_t		 k, n = 0, total;
+
+	if (w->has_prev && !w->prev_init)
+		prev_item(w, q);
+	total = w->br_n + (start && w->started > 0) +
+	    (release ? w->bq_n - w->bq_at : 0);
+	for (k = 0; k < total && n < PROTO_MAXBATCH + !q->has_item; k++) {
+		it = !q->has_item ? &q->item : &more[n++];
+		memset(it, 0, sizeof(*it));
+		if (k < w->br_n) {
+			const struct bitem *b = &w->br[k];
+
+			it->line = b->line;
+			it->text = b->text;
+			it->status = b->status;
+			it->log = b->log;
+			it->times = 1;
+			it->ago_start = ago(b->t0);
+			it->ago_end = ago(b->t1);
+		} else if (start && w->started > 0 && k == w->br_n) {
+			it->line = w->started;
+			it->text = w->started_text;
+			it->status = PROTO_ST_START;
+			it->times = 1;
+			it->ago_start = ago(w->started_t0);
+		} else {
+			const struct bitem *b = &w->bq[w->bq_at + k - w->br_n -
+			    (start && w->started > 0)];
+
+			it->line = b->line;
+			it->text = b->text;
+			it->status = b->status == PROTO_ST_KILLED ?
+			    PROTO_ST_KILLED : PROTO_ST_RELEASE;
+		}
+		q->has_item = 1;
+	}
+	q->more = more;
+	q->nmore = (int)n;
+}
+
+static void
+bitem_free(struct bitem *b)
+{
+	free(b->text);
+	free(b->log);
+	memset(b, 0, sizeof(*b));
+}
+
+/* What a request that went through reported is off our hands. */
+static void
+batch_reported(struct worker *w, int start, int release)
+{
+	size_t	 k;
+
+	for (k = 0; k < w->br_n; k++)
+		bitem_free(&w->br[k]);
+	w->br_n = 0;
+	if (start)
+		w->started = 0;
+	if (release) {
+		for (k = w->bq_at; k < w->bq_n; k++)
+			bitem_free(&w->bq[k]);
+		w->bq_at = w->bq_n = 0;
+	}
 }
 
 int
 client_next(struct worker *w, struct tp_reply *r)
 {
+	static struct proto_item more[PROTO_MAXBATCH];
 	struct proto_req q;
+	double		 t0 = now_sec();
+	int		 rv;
 
 	proto_req_init(&q, PROTO_NEXT);
 	q.worker = w->id;
@@ -226,42 +320,199 @@ client_next(struct worker *w, struct tp_reply *r)
 	q.pos = w->pos;
 	q.retries = w->o->retries;
 	q.machine = w->machine;
-	if (w->has_prev && !w->prev_init)
+	/* a batch needs a serve session: the items go after the line */
+	if (w->tp.serve != 1 && w->batch != 1 && w->tp.serve != 0) {
+		say("the rtq-claim of %s has no serve session: claims go one "
+		    "task at a time (--batch)", w->where);
+		w->batch = 1;
+		w->o->batch = 1;
+	}
+	if (w->batch > 1 && w->tp.serve == 1)
+		q.batch = w->batch;
+	if (w->tp.serve == 1)
+		batch_items(w, &q, more, 0, 0);
+	else if (w->has_prev && !w->prev_init)
 		prev_item(w, &q);
-	return client_call(w, &q, -1, r);
+	rv = client_call(w, &q, -1, r);
+	if (rv == TP_OK)
+		batch_reported(w, 0, 0);
+	if (rv == TP_OK && r->p.kind == PROTO_WORK)
+		client_batch_tune(w, (now_sec() - t0) * 1000.0);
+	return rv;
 }
 
-/* Send the previous result alone (finish).  Returns 0 or -1. */
+/*
+ * Send the results in hand alone (finish): the previous one, a batch's,
+ * the start of the task running now (start), the queued tasks given back
+ * (release).  Returns 0 or -1.
+ */
 static int
-finish_prev(struct worker *w)
+finish_prev(struct worker *w, int start, int release)
 {
+	static struct proto_item more[PROTO_MAXBATCH];
 	struct proto_req q;
 	struct tp_reply	 r;
+	int		 rv = -1;
 
 	proto_req_init(&q, PROTO_FINISH);
 	q.worker = w->id;
 	q.seq = ++w->seq;
 	q.retries = w->o->retries;
-	prev_item(w, &q);
-	if (client_call(w, &q, -1, &r) == TP_OK)
-		w->has_prev = 0;
+	batch_items(w, &q, more, start, release);
+	if (!q.has_item)
+		return 0;
+	if (client_call(w, &q, -1, &r) == TP_OK) {
+		if (w->has_prev && !w->prev_init)
+			w->has_prev = 0;
+		batch_reported(w, start, release);
+		rv = 0;
+	}
 	tp_reply_free(&r);
-	return w->has_prev ? -1 : 0;
+	return rv;
+}
+
+int
+client_queue(struct worker *w, const struct tp_reply *r, int from)
+{
+	struct bitem	*b;
+	size_t		 i;
+	int		 k;
+
+	for (i = 0; i < w->bq_n; i++)
+		bitem_free(&w->bq[i]);
+	free(w->bq);
+	w->bq = NULL;
+	w->bq_at = w->bq_n = 0;
+	if (r->p.nitems <= from)
+		return 0;
+	if ((b = calloc((size_t)(r->p.nitems - from), sizeof(*b))) == NULL)
+		return -1;
+	w->bq = b;
+	for (k = from; k < r->p.nitems; k++, b++) {
+		b->line = r->p.item[k].line;
+		if ((b->text = strdup(r->p.item[k].text)) == NULL)
+			return -1;
+		w->bq_n++;
+	}
+	return 0;
+}
+
+void
+client_batch_push(struct worker *w)
+{
+	struct bitem	*b, *nb;
+
+	if (!w->has_prev || w->prev_init)
+		return;
+	if ((nb = realloc(w->br, (w->br_n + 1) * sizeof(*nb))) == NULL)
+		return;		/* it goes with the next request as it is */
+	w->br = nb;
+	b = &w->br[w->br_n];
+	memset(b, 0, sizeof(*b));
+	b->line = w->prev_line;
+	b->status = w->prev_status;
+	b->t0 = w->prev_t0;
+	b->t1 = w->prev_t1;
+	if ((b->text = strdup(w->prev_text)) == NULL)
+		return;
+	if (w->prev_status > 0 && w->prev_log[0] != '\0' &&
+	    strpbrk(w->prev_log, " \t\r\n") == NULL)
+		b->log = strdup(w->prev_log);
+	w->br_n++;
+	w->has_prev = 0;
+}
+
+void
+client_batch_flush(struct worker *w)
+{
+	sig_atomic_t	 hard = got_hard;
+
+	if (w->br_n == 0 && w->started == 0)
+		return;
+	finish_prev(w, 1, 0);
+	if (hard)
+		got_hard = 1;
+}
+
+void
+client_batch_release(struct worker *w)
+{
+	sig_atomic_t	 hard = got_hard;
+	size_t		 n = w->bq_n - w->bq_at;
+
+	if (n == 0)
+		return;
+	if (finish_prev(w, 1, 1) == 0)
+		say("gave back the %zu task%s of the batch not started", n,
+		    n == 1 ? "" : "s");
+	if (hard)
+		got_hard = 1;
+}
+
+void
+client_batch_drop(struct worker *w)
+{
+	size_t	 k;
+
+	for (k = 0; k < w->bq_n; k++)
+		bitem_free(&w->bq[k]);
+	free(w->bq);
+	w->bq = NULL;
+	w->bq_at = w->bq_n = 0;
+	for (k = 0; k < w->br_n; k++)
+		bitem_free(&w->br[k]);
+	w->br_n = 0;
+	w->started = 0;
+}
+
+/*
+ * Auto: the claim's cost should be at most a tenth of the batch's run
+ * time, so K is 9 claims' worth of tasks, at most twice the last K and
+ * PROTO_MAXBATCH / 2 (so that a report of a whole batch, its results and
+ * the tasks given back, fits one request).
+ */
+#define BATCH_MAX	(PROTO_MAXBATCH / 2)
+void
+client_batch_tune(struct worker *w, double ms)
+{
+	double	 k;
+
+	if (w->o->batch > 0) {
+		w->batch = w->o->batch < BATCH_MAX ? w->o->batch : BATCH_MAX;
+		return;
+	}
+	w->claim_ms = ms;
+	if (w->task_ms <= 0)
+		return;		/* no task ran yet: keep K */
+	k = 9.0 * ms / (w->task_ms > 0.05 ? w->task_ms : 0.05);
+	if (k > 2.0 * (double)w->batch)
+		k = 2.0 * (double)w->batch;
+	if (k > BATCH_MAX)
+		k = BATCH_MAX;
+	w->batch = k < 1 ? 1 : (long)(k + 0.999);
 }
 
 int
 client_report_prev(struct worker *w)
 {
-	if (!w->has_prev || w->prev_init)
+	if ((!w->has_prev || w->prev_init) && w->br_n == 0 &&
+	    w->bq_at == w->bq_n)
 		return 0;
 	if (got_hard && report_by == 0)
 		report_by = now_sec() + (double)w->o->lease;
 	got_hard = 0;	/* the report must get through, in time */
-	if (finish_prev(w) == 0)
+	if (finish_prev(w, 0, 1) == 0)
 		return 0;
-	say("line %zu of %s was not reported: it stays marked running until "
-	    "the master has not heard from worker %ld for %ld s, then another "
-	    "worker runs it", w->prev_line, w->where, w->id, w->o->lease);
+	if (w->has_prev && !w->prev_init)
+		say("line %zu of %s was not reported: it stays marked running "
+		    "until the master has not heard from worker %ld for %ld s, "
+		    "then another worker runs it", w->prev_line, w->where,
+		    w->id, w->o->lease);
+	else
+		say("the results and queued tasks of a batch were not "
+		    "reported to %s: they stay marked running until the "
+		    "master has not heard from worker %ld for %ld s, then "
+		    "other workers run them", w->where, w->id, w->o->lease);
 	return -1;
 }
 
@@ -270,9 +521,9 @@ client_flush_prev(struct worker *w)
 {
 	sig_atomic_t	 hard = got_hard;
 
-	if (!w->has_prev || w->prev_init)
+	if ((!w->has_prev || w->prev_init) && w->br_n == 0)
 		return;
-	finish_prev(w);
+	finish_prev(w, 0, 0);
 	if (hard)
 		got_hard = 1;	/* a stop that came before is kept */
 }

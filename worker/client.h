@@ -76,6 +76,25 @@ int	 client_tally(struct worker *, struct proto_tally *);
 /* Leaving: the master forgets our lease (one try). */
 void	 client_goodbye(struct worker *);
 
+/*
+ * Batches (--batch).  client_next asks for w->batch tasks, and reports the
+ * results in br with the previous one.  A reply of more than one task is
+ * kept: the first runs as a task claimed alone, the others wait in bq
+ * (client_queue).  client_batch_push moves the previous result to br
+ * (before the next queued task runs), client_batch_flush reports br and
+ * the start of the task running now (at a heartbeat: a queued task's line
+ * reads "queued" in the file until then), client_batch_release gives the
+ * queued tasks back at once (Ctrl-C), client_batch_drop forgets them (we
+ * were declared lost: they went to others).
+ */
+int	 client_queue(struct worker *, const struct tp_reply *r, int from);
+void	 client_batch_push(struct worker *);
+void	 client_batch_flush(struct worker *);
+void	 client_batch_release(struct worker *);
+void	 client_batch_drop(struct worker *);
+/* The next K to ask for, after a claim that took ms (auto). */
+void	 client_batch_tune(struct worker *, double ms);
+
 /* Say that the master declared us lost. */
 void	 client_say_lost(const struct worker *);
 

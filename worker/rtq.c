@@ -61,6 +61,7 @@ static const struct option longopts[] = {
 	{ "add", no_argument, NULL, 'A' },
 	{ "all", no_argument, NULL, 'a' },
 	{ "attempt", required_argument, NULL, 'k' },
+	{ "batch", required_argument, NULL, 'b' },
 	{ "follow", no_argument, NULL, 'f' },
 	{ "edit", no_argument, NULL, 'e' },
 	{ "exit-when-done", no_argument, NULL, 'x' },
@@ -110,6 +111,8 @@ static const char usage_text[] =
 "      --exit-when-idle  exit as soon as nothing is claimable now (0 or 3)\n"
 "      --retries N       a task this worker fails is tried N more times, on\n"
 "                        other workers (1; #retries=N on a line wins)\n"
+"      --batch K|auto    claim up to K tasks at once (1 to 128; auto: as\n"
+"                        many as keeps claims under a tenth of the time)\n"
 "  -j, --slots N         run N workers in this process, each with its own id\n"
 "                        and shell; each task sees RTQ_SLOT (0..N-1)\n"
 "      --poll SECONDS    wait between polls when nothing is claimable (3)\n"
@@ -258,6 +261,27 @@ run_stop(struct worker *w, struct run *ru)
 }
 
 /*
+ * rtq --kill asked to stop line, a task of our batch not started: it will
+ * not be, and is reported killed in its turn.  Returns 1, or 0 when line
+ * is not one of them.
+ */
+static int
+kill_queued(struct worker *w, size_t line)
+{
+	size_t	 k;
+
+	for (k = w->bq_at; k < w->bq_n; k++)
+		if (w->bq[k].line == line) {
+			if (w->bq[k].status != PROTO_ST_KILLED)
+				say("line %zu: rtq --kill asked to stop it; "
+				    "it will not start", line);
+			w->bq[k].status = PROTO_ST_KILLED;
+			return 1;
+		}
+	return 0;
+}
+
+/*
  * Stop the task on a hard stop, past its time limit, or when a heartbeat
  * says that we were declared lost.
  */
@@ -276,9 +300,14 @@ run_check(struct worker *w, struct run *ru)
 	}
 	if (!ru->killed && !ru->lost && now_sec() >= ru->beat_at) {
 		size_t	 kill_line = 0;
-		int	 hb = client_heartbeat(w, &kill_line);
+		int	 hb;
 
-		if (hb == 1) {
+		/* a batch's results, and that this task started */
+		client_batch_flush(w);
+		hb = client_heartbeat(w, &kill_line);
+		if (hb == 2 && kill_queued(w, kill_line))
+			;
+		else if (hb == 1) {
 			client_say_lost(w);
 			say("stopping the task on line %zu", ru->line);
 			ru->lost = 1;
@@ -356,6 +385,9 @@ run_wait(struct worker *w, struct run *ru)
 				say("Ctrl-C: finishing the task on line %zu, "
 				    "then exiting (Ctrl-C again stops it now)",
 				    ru->line);
+			/* the batch's tasks not started go back now */
+			if (got_int || got_hard)
+				client_batch_release(w);
 			continue;
 		}
 		if (st != -4)
@@ -418,6 +450,7 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 	memset(&ru, 0, sizeof(ru));
 	ru.line = line;
 	ru.t0 = now_sec();
+	w->prev_t0 = w->prev_t1 = ru.t0;
 	ru.beat_every = w->o->lease / 4.0;
 	if (ru.beat_every > KILL_CHECK)
 		ru.beat_every = KILL_CHECK;
@@ -448,6 +481,9 @@ run_task(struct worker *w, size_t line, const char *text, size_t env,
 	}
 	/* the rest of its output, and a line break it lacked, before ours */
 	logsend_end(&w->ls, &w->tp);
+	w->prev_t1 = now_sec();
+	w->task_ms = w->task_ms <= 0 ? (w->prev_t1 - ru.t0) * 1000.0 :
+	    0.8 * w->task_ms + 200.0 * (w->prev_t1 - ru.t0);
 	if (ru.lost && st >= 0)
 		return RUN_LOST;
 	if (ru.kill_asked && st >= 0 && st < 256) {
@@ -555,10 +591,18 @@ leave_done(struct worker *w, int none)
 	return t.failed + t.blocked > 0 ? RTQ_EXIT_FAILED : 0;
 }
 
-/* Stopped while asking: give the task just claimed back unrun, and leave. */
+/*
+ * Stopped while asking: give the tasks just claimed back unrun, and
+ * leave.
+ */
 static int
 give_back(struct worker *w, struct tp_reply *r)
 {
+	if (r->p.nitems > 1 + r->p.item[0].init &&
+	    client_queue(w, r, r->p.item[0].init) == 0) {
+		tp_reply_free(r);
+		return leave(w);	/* which gives back the queue */
+	}
 	client_set_prev(w, 0, r->p.item[r->p.nitems - 1].line, PROTO_ST_RELEASE,
 	    r->p.item[r->p.nitems - 1].text);
 	tp_reply_free(r);
@@ -597,6 +641,7 @@ ask(struct worker *w, struct tp_reply *r)
 	if (r->p.kind == PROTO_LOST) {
 		/* our last result was not taken: the task ran elsewhere */
 		client_say_lost(w);
+		client_batch_drop(w);
 		tp_reply_free(r);
 		return -1;
 	}
@@ -686,6 +731,51 @@ run_init(struct worker *w, struct tp_reply *r)
 }
 
 /*
+ * What to do after a task ran, with its status st (run_task's): keep its
+ * result to report, and move our position to pos.  Returns step's
+ * return.
+ */
+static int
+ran(struct worker *w, size_t line, const char *text, int st,
+    size_t init_line, size_t pos)
+{
+	if (st == RUN_LOST) {
+		client_batch_drop(w);	/* the master gave them to others */
+		return got_hard ? sig_stop_code() : got_int ? 0 : -1;
+	}
+	if (st == RUN_KILLED)
+		st = PROTO_ST_KILLED;
+	if (st == RUN_UNRUN) {
+		client_set_prev(w, 0, line, PROTO_ST_RELEASE, text);
+		return leave(w);
+	}
+	if (st == -1) {
+		say("the shell died while running line %zu", line);
+		/* killed with us (a Slurm job's end): say by which signal */
+		client_set_prev(w, 0, line, got_hard && hard_sig != SIGPIPE ?
+		    128 + hard_sig : 1, text);
+		client_report_prev(w);
+		return 1;
+	}
+	if (st >= 256) {
+		say("init line %zu of %s failed with status %d before line "
+		    "%zu; releasing that task and stopping", init_line,
+		    w->where, st - 256, line);
+		client_set_prev(w, 0, line, PROTO_ST_RELEASE, text);
+		client_report_prev(w);
+		return 1;
+	}
+	client_set_prev(w, 0, line, st, text);
+	w->pos = pos;
+	if (got_hard || got_int) {
+		int code = got_hard ? sig_stop_code() : 0;
+
+		return client_report_prev(w) == -1 ? 1 : code;
+	}
+	return -1;
+}
+
+/*
  * Run the claimed task (the last item of r).  Claimed out of order (above
  * our position), it runs in the environment of the init line returned
  * with it, or, without one, where the worker started (SPEC 3.3): never in
@@ -703,46 +793,53 @@ run_claimed(struct worker *w, struct tp_reply *r)
 
 	st = run_task(w, r->p.item[k].line, r->p.item[k].text, env,
 	    init_text);
-	if (st == RUN_LOST) {
-		tp_reply_free(r);
-		return got_hard ? sig_stop_code() : got_int ? 0 : -1;
-	}
-	if (st == RUN_KILLED)
-		st = PROTO_ST_KILLED;
-	if (st == RUN_UNRUN) {
-		client_set_prev(w, 0, r->p.item[k].line, PROTO_ST_RELEASE,
-		    r->p.item[k].text);
-		tp_reply_free(r);
-		return leave(w);
-	}
-	if (st == -1) {
-		say("the shell died while running line %zu", r->p.item[k].line);
-		/* killed with us (a Slurm job's end): say by which signal */
-		client_set_prev(w, 0, r->p.item[k].line, got_hard &&
-		    hard_sig != SIGPIPE ? 128 + hard_sig : 1, r->p.item[k].text);
-		tp_reply_free(r);
-		client_report_prev(w);
-		return 1;
-	}
-	if (st >= 256) {
-		say("init line %zu of %s failed with status %d before line "
-		    "%zu; releasing that task and stopping", init_line,
-		    w->where, st - 256, r->p.item[k].line);
-		client_set_prev(w, 0, r->p.item[k].line, PROTO_ST_RELEASE,
-		    r->p.item[k].text);
-		tp_reply_free(r);
-		client_report_prev(w);
-		return 1;
-	}
-	client_set_prev(w, 0, r->p.item[k].line, st, r->p.item[k].text);
-	w->pos = r->p.pos;
+	st = ran(w, r->p.item[k].line, r->p.item[k].text, st, init_line,
+	    r->p.pos);
 	tp_reply_free(r);
-	if (got_hard || got_int) {
-		int code = got_hard ? sig_stop_code() : 0;
+	return st;
+}
 
-		return client_report_prev(w) == -1 ? 1 : code;
+/*
+ * Results of a batch wait this long at most between tasks before they
+ * are reported (a task that runs longer reports them at its heartbeat).
+ */
+#define BATCH_REPORT	1.0
+
+/*
+ * Run the next task of our batch, in the shell as it is (a batch's tasks
+ * after the first lie below our position, with no init line between).
+ * Step's return.
+ */
+static int
+run_queued(struct worker *w)
+{
+	struct bitem	*b = &w->bq[w->bq_at++];
+	size_t		 line = b->line;
+	char		*text = b->text;
+	int		 st;
+
+	b->text = NULL;		/* ours now: a release does not free it */
+	client_batch_push(w);	/* the previous result joins the batch's */
+	if (b->status == PROTO_ST_KILLED) {
+		printf("[rtq %ld] line %zu: killed (rtq --kill) before it "
+		    "started\n", w->id, line);
+		sig_out_flush();
+		w->prev_t0 = w->prev_t1 = now_sec();
+		client_set_prev(w, 0, line, PROTO_ST_KILLED, text);
+		free(text);
+		return -1;
 	}
-	return -1;
+	if (w->br_n > 0 && now_sec() - w->br[0].t1 >= BATCH_REPORT)
+		client_flush_prev(w);
+	w->started = line;
+	w->started_text = text;
+	w->started_t0 = now_sec();
+	st = run_task(w, line, text, SHELL_ENV_NOW, NULL);
+	w->started = 0;
+	w->started_text = NULL;
+	st = ran(w, line, text, st, 0, line > w->pos ? line : w->pos);
+	free(text);
+	return st;
 }
 
 /* Ask for work and run what comes; returns an exit code, or -1 to go on. */
@@ -750,14 +847,29 @@ static int
 step(struct worker *w)
 {
 	struct tp_reply	 r;
-	int		 rv;
+	int		 rv, first;
 
 	if (got_int || got_hard)		/* stop before claiming more */
 		return leave(w);
+	if (w->bq_at < w->bq_n)
+		return run_queued(w);
 	if ((rv = ask(w, &r)) != STEP_WORK)
 		return rv;
 	if (r.p.nitems == 1 && r.p.item[0].init)
 		return run_init(w, &r);
+	first = r.p.item[0].init;
+	if (r.p.nitems > first + 1) {
+		/* a batch: the first task now, the others in their turn */
+		if (client_queue(w, &r, first + 1) == -1) {
+			say("out of memory");
+			return give_back(w, &r);
+		}
+		r.p.nitems = first + 1;
+		if (r.p.item[first].line > w->pos)
+			r.p.pos = r.p.item[first].line;
+		else
+			r.p.pos = w->pos;
+	}
 	return run_claimed(w, &r);
 }
 
@@ -826,7 +938,8 @@ work(struct worker *w)
 	 * out, the master gives the task to another worker.  After a bye,
 	 * the task would stay marked running for ever.
 	 */
-	if (!w->has_prev || w->prev_init)
+	if ((!w->has_prev || w->prev_init) && w->br_n == 0 &&
+	    w->bq_at == w->bq_n)
 		client_goodbye(w);
 	shell_stop(&w->sh);
 	pump_stop(&w->pump);
@@ -873,6 +986,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 	o->slots = 1;
 	o->logcap = LOGSEND_CAP;
 	o->retries = 1;
+	o->batch = 1;
 	while ((c = getopt_long(argc, argv, "hi:j:m:n:o:x", longopts, NULL))
 	    != -1) {
 		switch (c) {
@@ -987,6 +1101,14 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			break;
 		case 'X':
 			o->idle_exit = 1;
+			break;
+		case 'b':
+			if (strcmp(optarg, "auto") == 0)
+				o->batch = 0;
+			else if (tf_parse_id(optarg, strlen(optarg),
+			    &o->batch) == -1 || o->batch < 1 || o->batch > 128)
+				return usage("--batch: expected a number from "
+				    "1 to 128, or auto");
 			break;
 		case 'r':
 			if (tf_parse_id(optarg, strlen(optarg), &o->retries) ==
@@ -1298,6 +1420,8 @@ main(int argc, char *argv[])
 	 * it did, keeps trying (a master reboots).
 	 */
 	w.machine = machine;
+	w.batch = o.batch > 0 ? o.batch : 1;
+	w.prev_batch = o.batch != 1;	/* results carry their times */
 	w.retry_always = admin;
 	w.retry_for = w.retry_always ? 30 : 60;
 	if (host != NULL && host[0] == '-')

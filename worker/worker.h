@@ -50,6 +50,9 @@ struct opts {
 	int		 wait, kill, pause, resume;
 	struct proto_req *killq;	/* --kill: the lines */
 	int		 plan, timeline;	/* --plan, --timeline */
+	long		 batch;		/* --batch K: tasks a claim may take;
+					   0: auto (grows with the claim's
+					   share of the tasks' time) */
 	const char	*output;		/* --timeline -o FILE */
 };
 
@@ -59,6 +62,18 @@ struct opts {
  * failed ones.
  */
 #define RTQ_EXIT_FAILED	3
+
+/*
+ * A task of a batch (--batch): claimed and waiting to run (queued), or
+ * run and its result not reported yet.
+ */
+struct bitem {
+	size_t		 line;
+	char		*text;
+	int		 status;	/* a result; queued: 0, or killed */
+	double		 t0, t1;	/* when it started and ended */
+	char		*log;		/* a failed task's log, or NULL */
+};
 
 struct worker {
 	struct opts	*o;
@@ -79,6 +94,21 @@ struct worker {
 	int		 retry_always;	/* and after (queue commands) */
 	struct pump	 pump;		/* carries the shell's output */
 	struct logsend	 ls;		/* and to the master */
+	/* batches (client.c): what to ask for, and what is in hand */
+	long		 batch;		/* K of the next claim */
+	double		 claim_ms;	/* the last claim took (auto) */
+	double		 task_ms;	/* a task takes, on average (auto) */
+	double		 prev_t0, prev_t1;	/* the previous task's times */
+	int		 prev_batch;	/* it came in a batch: send them */
+	struct bitem	*bq;		/* queued: bq[bq_at..bq_n) */
+	size_t		 bq_at, bq_n;
+	struct bitem	*br;		/* results not reported: br[0..br_n) */
+	size_t		 br_n;
+	size_t		 started;	/* a queued task that runs now and
+					   whose start is not reported: its
+					   line, else 0 */
+	const char	*started_text;
+	double		 started_t0;
 };
 
 /*

@@ -265,6 +265,101 @@ START_TEST(test_the_wire_forms)
 }
 END_TEST
 
+/*
+ * A batch: ",b=K" asks for up to K tasks, ",n=R" says that R item lines
+ * follow, each with the times its task started and ended; they go in a
+ * session only, and come back as they went.
+ */
+START_TEST(test_batch_wire_forms)
+{
+	struct proto_req q = req(PROTO_NEXT), d;
+	struct proto_item more[2], got;
+	struct proto_words w;
+	struct buf	 b = BUF_INIT;
+	char		*nl, *l2, *l3;
+	const char	*msg;
+
+	memset(more, 0, sizeof(more));
+	q.worker = 2;
+	q.seq = 9;
+	q.pos = 4;
+	q.batch = 64;
+	q.has_item = 1;
+	q.item.line = 3;
+	q.item.status = 0;
+	q.item.times = 1;
+	q.item.ago_start = 1500;
+	q.item.ago_end = 1200;
+	q.item.text = "echo a";
+	more[0].line = 5;
+	more[0].status = 2;
+	more[0].times = 1;
+	more[0].ago_start = 900;
+	more[0].ago_end = 20;
+	more[0].log = "/l/5.log";
+	more[0].text = "echo b # x";
+	more[1].line = 6;
+	more[1].status = PROTO_ST_START;
+	more[1].times = 1;
+	more[1].ago_start = 10;
+	more[1].ago_end = 0;
+	more[1].text = "echo c";
+	q.more = more;
+	q.nmore = 2;
+	ck_assert_int_eq(proto_encode_line(&q, &b), 0);
+	ck_assert_str_eq(b.s, "next 2/9,b=64,n=2 4 task 3 0,s=1500,e=1200 "
+	    "echo a\ntask 5 2,s=900,e=20,log=/l/5.log echo b # x\n"
+	    "task 6 start,s=10,e=0 echo c\n");
+	/* not as words: the items would be lost */
+	ck_assert_int_eq(proto_encode_words(&q, &w), -1);
+	proto_words_free(&w);
+	nl = strchr(b.s, '\n');
+	*nl = '\0';
+	l2 = nl + 1;
+	*(nl = strchr(l2, '\n')) = '\0';
+	l3 = nl + 1;
+	*strchr(l3, '\n') = '\0';
+	ck_assert_int_eq(proto_decode_line(&d, b.s, strlen(b.s), &msg), 0);
+	ck_assert_int_eq(d.batch, 64);
+	ck_assert_int_eq(d.nmore, 2);
+	ck_assert_int_eq(d.item.times, 1);
+	ck_assert_int_eq(d.item.ago_start, 1500);
+	ck_assert_int_eq(d.item.ago_end, 1200);
+	ck_assert_int_eq(proto_decode_more(l2, &got, &msg), 0);
+	ck_assert_int_eq(got.line, 5);
+	ck_assert_int_eq(got.status, 2);
+	ck_assert_str_eq(got.log, "/l/5.log");
+	ck_assert_int_eq(got.ago_start, 900);
+	ck_assert_str_eq(got.text, "echo b # x");
+	ck_assert_int_eq(proto_decode_more(l3, &got, &msg), 0);
+	ck_assert_int_eq(got.status, PROTO_ST_START);
+	ck_assert_str_eq(got.text, "echo c");
+	/* out of range, repeated, or where they do not belong */
+	buf_reset(&b);
+	buf_adds(&b, "next 2/9,b=257 4");
+	ck_assert_int_eq(proto_decode_line(&d, b.s, b.len, &msg), -1);
+	buf_reset(&b);
+	buf_adds(&b, "next 2/9,b=0 4");
+	ck_assert_int_eq(proto_decode_line(&d, b.s, b.len, &msg), -1);
+	buf_reset(&b);
+	buf_adds(&b, "next 2/9,b=2,b=3 4");
+	ck_assert_int_eq(proto_decode_line(&d, b.s, b.len, &msg), -1);
+	buf_reset(&b);
+	buf_adds(&b, "finish 2/9,b=2 task 3 0 x");
+	ck_assert_int_eq(proto_decode_line(&d, b.s, b.len, &msg), -1);
+	buf_reset(&b);
+	buf_adds(&b, "task 3 0,s=x echo");
+	ck_assert_int_eq(proto_decode_more(b.s, &got, &msg), -1);
+	buf_reset(&b);
+	buf_adds(&b, "task 3 0,q=1 echo");
+	ck_assert_int_eq(proto_decode_more(b.s, &got, &msg), -1);
+	buf_reset(&b);
+	buf_adds(&b, "job 3 0 echo");
+	ck_assert_int_eq(proto_decode_more(b.s, &got, &msg), -1);
+	buf_free(&b);
+}
+END_TEST
+
 /* A request that must not be sent: a line break in a text or a name. */
 START_TEST(test_unsendable_requests_refused)
 {
@@ -607,7 +702,9 @@ START_TEST(test_malformed_replies_rejected)
 	ck_assert(!head_ok("RTQ2 wait 3 none 0"));
 	ck_assert(!head_ok("RTQ1 wait 3 none 1"));
 	ck_assert(!head_ok("RTQ1 work 3 none 0"));
-	ck_assert(!head_ok("RTQ1 work 3 none 3"));
+	ck_assert(head_ok("RTQ1 work 3 none 3"));	/* a batch */
+	ck_assert(head_ok("RTQ1 work 3 none 257"));
+	ck_assert(!head_ok("RTQ1 work 3 none 258"));
 	ck_assert(!head_ok("RTQ1 wait 3 finished 0"));
 	ck_assert(!head_ok("RTQ1 wait 3 none 0 x"));
 	ck_assert(!head_ok("RTQ1 wait 99999999999 none 0"));
@@ -662,6 +759,7 @@ proto_suite(void)
 
 	tcase_add_test(tc, test_every_request_round_trips);
 	tcase_add_test(tc, test_the_wire_forms);
+	tcase_add_test(tc, test_batch_wire_forms);
 	tcase_add_test(tc, test_unsendable_requests_refused);
 	tcase_add_test(tc, test_malformed_lines_rejected);
 	tcase_add_test(tc, test_malformed_argv_rejected);
