@@ -510,7 +510,12 @@ close_line(const struct tf_item *it, const char *s, size_t len, int status,
 		size_t skip = status == 0 || gives_up(it, status, retries) ?
 		    0 : 1;
 
-		copy_started(b, s + skip, s + tf_rstrip(s, len), it, start);
+		/* lost or killed before it started: it says so */
+		if (status >= 0)
+			copy_started(b, s + skip, s + tf_rstrip(s, len), it,
+			    start);
+		else
+			buf_add(b, s + skip, tf_rstrip(s, len) - skip);
 		buf_printf(b, " %s) #", end != NULL ? end : now);
 		add_status(b, status);
 		if (log != NULL && status != 0)

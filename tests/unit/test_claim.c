@@ -2032,11 +2032,203 @@ START_TEST(test_pause_and_resume)
 }
 END_TEST
 
+/* ------------------------------------------------------------- batches */
+
+#define QUEUED(w)	RUN(w) " queued"
+
+/* A batch request of worker w: up to k tasks, with live workers nlive. */
+static void
+batch_ask(struct claim_req *q, long w, size_t pos, size_t k, size_t nlive,
+    struct claim_reply *r)
+{
+	static const long live[] = { 0, 1, 2, 3 };
+	char	 err[256];
+
+	q->worker = w;
+	q->pos = pos;
+	q->batch = k;
+	q->now = now;
+	q->retries = -1;
+	q->live = live;
+	q->nlive = nlive;
+	ck_assert_msg(request(q, r, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* The text of task i of a batch reply (0: the first). */
+static const char *
+batch_text(const struct claim_reply *r, size_t i)
+{
+	static char	 b[256];
+	size_t		 from;
+
+	if (i == 0)
+		return r->task_text.s;
+	from = i > 1 ? r->more_end[i - 2] : 0;
+	snprintf(b, sizeof(b), "%.*s", (int)(r->more_end[i - 1] - from),
+	    r->more_text.s + from);
+	return b;
+}
+
+START_TEST(test_batch_claims_k_and_marks_them_queued)
+{
+	struct claim_req	 q;
+	struct claim_reply	 r;
+
+	file_lines(LINES("echo 1", "echo 2", "echo 3", "echo 4", "echo 5"));
+	memset(&q, 0, sizeof(q));
+	batch_ask(&q, 0, 0, 3, 1, &r);
+	ck_assert_int_eq(r.answer, CLAIM_WORK);
+	ck_assert_uint_eq(r.task_line, 1);
+	ck_assert_uint_eq(r.nmore, 2);
+	ck_assert_uint_eq(r.more_line[0], 2);
+	ck_assert_uint_eq(r.more_line[1], 3);
+	ck_assert_str_eq(batch_text(&r, 2), "echo 3");
+	ck_assert_uint_eq(r.pos, 3);
+	claim_reply_free(&r);
+	/* the first starts now; the others are claimed, not started */
+	expect_lines(LINES("#echo 1" RUN(0), "#echo 2" QUEUED(0),
+	    "#echo 3" QUEUED(0), "echo 4", "echo 5"));
+}
+END_TEST
+
+START_TEST(test_batch_results_start_and_release)
+{
+	struct claim_req	 q;
+	struct claim_reply	 r;
+	struct claim_fin	 more[2];
+
+	file_lines(LINES("#echo 1" RUN(0), "#echo 2" QUEUED(0),
+	    "#echo 3" QUEUED(0), "#echo 4" QUEUED(0)));
+	/* 1 ended, 2 ran (from S to E) and failed, 3 started at S */
+	memset(&q, 0, sizeof(q));
+	memset(more, 0, sizeof(more));
+	q.fin_line = 1;
+	q.fin_text = "echo 1";
+	q.fin_textlen = 6;
+	q.fin_status = 0;
+	more[0].line = 2;
+	more[0].text = "echo 2";
+	more[0].textlen = 6;
+	more[0].status = 1;
+	more[0].start = "11-24 08:00:01";
+	more[0].end = "11-24 08:00:02";
+	more[1].line = 3;
+	more[1].text = "echo 3";
+	more[1].textlen = 6;
+	more[1].status = PROTO_ST_START;
+	more[1].start = "11-24 08:00:03";
+	q.more = more;
+	q.nmore = 2;
+	q.no_claim = 1;
+	batch_ask(&q, 0, 3, 1, 1, &r);
+	ck_assert_int_eq(r.fin, PROTO_FIN_DONE);
+	claim_reply_free(&r);
+	expect_lines(LINES("#echo 1" END(0, "ok"),
+	    "echo 2 # worker 0 # (11-24 08:00:01 ... 11-24 08:00:02) #error1",
+	    "#echo 3 # worker 0 # (11-24 08:00:03 ...",
+	    "#echo 4" QUEUED(0)));
+	/* a start repeated changes nothing; a release gives 4 back */
+	more[0] = more[1];
+	more[1].line = 4;
+	more[1].text = "echo 4";
+	more[1].status = PROTO_ST_RELEASE;
+	q.fin_line = 0;
+	batch_ask(&q, 0, 3, 1, 1, &r);
+	claim_reply_free(&r);
+	expect_lines(LINES("#echo 1" END(0, "ok"),
+	    "echo 2 # worker 0 # (11-24 08:00:01 ... 11-24 08:00:02) #error1",
+	    "#echo 3 # worker 0 # (11-24 08:00:03 ...",
+	    "echo 4"));
+}
+END_TEST
+
+START_TEST(test_batch_share_of_the_tail)
+{
+	struct claim_req	 q;
+	struct claim_reply	 r;
+
+	/* 6 left, 3 live workers: 2 each, not the 8 asked for */
+	file_lines(LINES("echo 1", "echo 2", "echo 3", "echo 4", "echo 5",
+	    "echo 6"));
+	memset(&q, 0, sizeof(q));
+	batch_ask(&q, 0, 0, 8, 3, &r);
+	ck_assert_uint_eq(r.task_line, 1);
+	ck_assert_uint_eq(r.nmore, 1);
+	claim_reply_free(&r);
+	/* alone, it takes all that is left */
+	memset(&q, 0, sizeof(q));
+	batch_ask(&q, 1, 0, 8, 1, &r);
+	ck_assert_uint_eq(r.task_line, 3);
+	ck_assert_uint_eq(r.nmore, 3);
+	claim_reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_batch_keeps_groups_affinity_and_init_lines)
+{
+	struct claim_req	 q;
+	struct claim_reply	 r;
+
+	/* b waits for a (same #: group); c is for worker 1 */
+	file_lines(LINES("a #:g", "b #:g", "c #@1", "d", "x=1 #!", "e"));
+	memset(&q, 0, sizeof(q));
+	batch_ask(&q, 0, 0, 8, 1, &r);
+	ck_assert_uint_eq(r.task_line, 1);
+	ck_assert_uint_eq(r.nmore, 1);
+	ck_assert_uint_eq(r.more_line[0], 4);	/* d; the init line ends it */
+	ck_assert_uint_eq(r.pos, 4);
+	claim_reply_free(&r);
+	expect_lines(LINES("#a #:g" RUN(0), "b #:g", "c #@1", "#d" QUEUED(0),
+	    "x=1 #!", "e"));
+	/* a claim whose reply was lost comes back whole, and no more */
+	memset(&q, 0, sizeof(q));
+	batch_ask(&q, 0, 0, 8, 1, &r);
+	ck_assert_uint_eq(r.task_line, 1);
+	ck_assert_uint_eq(r.nmore, 1);
+	ck_assert_uint_eq(r.more_line[0], 4);
+	claim_reply_free(&r);
+	expect_lines(LINES("#a #:g" RUN(0), "b #:g", "c #@1", "#d" QUEUED(0),
+	    "x=1 #!", "e"));
+}
+END_TEST
+
+START_TEST(test_batch_lost_says_never_started)
+{
+	struct tu_file	 t;
+	struct patch	 p = PATCH_INIT;
+	struct buf	 out = BUF_INIT;
+	static const long lost[] = { 0 };
+	char		 err[256];
+
+	file_lines(LINES("#echo 1" RUN(0), "#echo 2" QUEUED(0)));
+	tu_load(&t, text.s, text.len);
+	ck_assert_int_eq(claim_lost(&t.f, lost, 1, "11-24 09:00:00", &p, err,
+	    sizeof(err)), 2);
+	tu_apply(&t, &p, &out);
+	buf_free(&text);
+	text = out;
+	patch_free(&p);
+	tu_unload(&t);
+	expect_lines(LINES(
+	    "echo 1 # worker 0 # (" T0 " ... 11-24 09:00:00) #lost",
+	    "echo 2 # worker 0 # (" T0 " ... queued 11-24 09:00:00) #lost"));
+}
+END_TEST
+
 static Suite *
 claim_suite(void)
 {
 	Suite	*s = suite_create("claim");
 	TCase	*tc;
+
+	tc = tcase_create("batch");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_batch_claims_k_and_marks_them_queued);
+	tcase_add_test(tc, test_batch_results_start_and_release);
+	tcase_add_test(tc, test_batch_share_of_the_tail);
+	tcase_add_test(tc, test_batch_keeps_groups_affinity_and_init_lines);
+	tcase_add_test(tc, test_batch_lost_says_never_started);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("seed");
 	tcase_add_checked_fixture(tc, setup, teardown);
