@@ -827,16 +827,21 @@ struct cand {
 static int
 take(const struct tf_file *f, const struct claim_req *q, struct patch *p,
     struct claim_reply *r, const struct cand *c, size_t nc, size_t limit,
-    struct ovrs *o)
+    size_t batch, struct ovrs *o)
 {
 	struct tf_item	 it;
 	const char	*s;
-	size_t		 k, len, npend = 0;
+	size_t		 k, len, npend = 0, n = 0;
 	char		 err[8];
 
-	for (k = 0; k < nc; k++) {
+	/*
+	 * W's own running lines (a reply it missed) count in the batch too;
+	 * those past it come with the next one.
+	 */
+	for (k = 0; k < nc && n < batch; k++) {
 		if (!c[k].running && npend == limit)
 			continue;
+		n++;
 		line_get(f, c[k].i, o, 0, &s, &len);
 		tf_classify(s, len, c[k].i + 1, &it, err, sizeof(err));
 		if (c[k].running) {
@@ -992,7 +997,8 @@ scanned:
 
 		if (end && batch > 1 && (npend + nlive - 1) / nlive < limit)
 			limit = (npend + nlive - 1) / nlive;
-		if (take(f, q, p, r, c, nc, limit > 0 ? limit : 1, &o) == -1)
+		if (take(f, q, p, r, c, nc, limit > 0 ? limit : 1, batch,
+		    &o) == -1)
 			goto nomem;
 		rv = 0;
 		goto out;

@@ -344,15 +344,17 @@ client_next(struct worker *w, struct tp_reply *r)
 /*
  * Send the results in hand alone (finish): the previous one, a batch's,
  * the start of the task running now (start), the queued tasks given back
- * (release).  Returns 0 or -1.
+ * (release); tried once, or (once 0) as client_call tries.  Returns 0 or
+ * -1.
  */
 static int
-finish_prev(struct worker *w, int start, int release)
+finish_prev(struct worker *w, int start, int release, int once)
 {
 	static struct proto_item more[PROTO_MAXBATCH];
 	struct proto_req q;
 	struct tp_reply	 r;
-	int		 rv = -1;
+	char		 err[1024];
+	int		 rv = -1, st;
 
 	proto_req_init(&q, PROTO_FINISH);
 	q.worker = w->id;
@@ -361,7 +363,10 @@ finish_prev(struct worker *w, int start, int release)
 	batch_items(w, &q, more, start, release);
 	if (!q.has_item)
 		return 0;
-	if (client_call(w, &q, -1, &r) == TP_OK) {
+	/* once: while a task runs, which must not wait for the master */
+	st = once ? tp_call(&w->tp, &q, -1, &r, err, sizeof(err)) :
+	    client_call(w, &q, -1, &r);
+	if (st == TP_OK && (!once || r.p.kind != PROTO_ERROR)) {
 		if (w->has_prev && !w->prev_init)
 			w->has_prev = 0;
 		batch_reported(w, start, release);
@@ -429,7 +434,7 @@ client_batch_flush(struct worker *w)
 
 	if (w->br_n == 0 && w->started == 0)
 		return;
-	finish_prev(w, 1, 0);
+	finish_prev(w, 1, 0, 1);
 	if (hard)
 		got_hard = 1;
 }
@@ -442,7 +447,7 @@ client_batch_release(struct worker *w)
 
 	if (n == 0)
 		return;
-	if (finish_prev(w, 1, 1) == 0)
+	if (finish_prev(w, 1, 1, 1) == 0)
 		say("gave back the %zu task%s of the batch not started", n,
 		    n == 1 ? "" : "s");
 	if (hard)
@@ -501,7 +506,7 @@ client_report_prev(struct worker *w)
 	if (got_hard && report_by == 0)
 		report_by = now_sec() + (double)w->o->lease;
 	got_hard = 0;	/* the report must get through, in time */
-	if (finish_prev(w, 0, 1) == 0)
+	if (finish_prev(w, 0, 1, 0) == 0)
 		return 0;
 	if (w->has_prev && !w->prev_init)
 		say("line %zu of %s was not reported: it stays marked running "
@@ -523,7 +528,7 @@ client_flush_prev(struct worker *w)
 
 	if ((!w->has_prev || w->prev_init) && w->br_n == 0)
 		return;
-	finish_prev(w, 0, 0);
+	finish_prev(w, 0, 0, 0);
 	if (hard)
 		got_hard = 1;	/* a stop that came before is kept */
 }

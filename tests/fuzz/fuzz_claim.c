@@ -182,6 +182,77 @@ fuzz_limits(const struct tf_file *f, const uint8_t *data, const struct buf *r0)
 	buf_free(&r);
 }
 
+/*
+ * A batch (issue 14): every line it claims reads back as running by W
+ * with the text replied, no other line changes, the claims come in file
+ * order, and a reset gives back the file as it was.
+ */
+static void
+fuzz_batch(const struct tf_file *f, const uint8_t *data,
+    const struct buf *r0)
+{
+	static const long live[] = { 0, 1, 2 };
+	struct claim_req	 q;
+	struct claim_reply	 r;
+	struct patch		 p = PATCH_INIT;
+	struct buf		 out = BUF_INIT, r2 = BUF_INIT;
+	struct tf_file		 g;
+	struct tf_item		 it;
+	char			 err[256];
+	size_t			 i, k, n, from, line, len, last = 0;
+	const char		*text;
+
+	memset(&q, 0, sizeof(q));
+	q.worker = data[0] % 3;
+	q.pos = data[1] % (f->nline + 2);
+	q.batch = 2 + data[2] % 6;
+	q.retries = (long)(data[0] / 8 % 3) - 1;
+	q.live = live;
+	q.nlive = 1 + data[3] % 3;
+	q.now = NOW;
+	if (claim_next(f, &q, &p, &r, err, sizeof(err)) == -1) {
+		patch_free(&p);
+		return;
+	}
+	apply(f, &p, &out);
+	if (tf_split(&g, out.s, out.len, err, sizeof(err)) == -1 ||
+	    g.nline != f->nline || (r.answer != CLAIM_WORK && r.nmore > 0) ||
+	    r.nmore + 1 > q.batch)
+		abort();
+	n = 0;
+	for (k = 0; r.answer == CLAIM_WORK && r.task_line > 0 &&
+	    k <= r.nmore; k++) {
+		from = k > 1 ? r.more_end[k - 2] : 0;
+		line = k == 0 ? r.task_line : r.more_line[k - 1];
+		text = k == 0 ? r.task_text.s : r.more_text.s + from;
+		len = k == 0 ? r.task_text.len : r.more_end[k - 1] - from;
+		if (k > 0 && line <= last)
+			abort();
+		last = line;
+		if (tf_classify(g.buf + g.off[line - 1], tf_linelen(&g, line -
+		    1), line, &it, err, sizeof(err)) == -1 ||
+		    it.kind != TF_RUNNING || it.worker != q.worker ||
+		    it.textlen != len || memcmp(it.text, text, len) != 0)
+			abort();
+		n++;
+	}
+	for (i = k = 0; i < f->nline; i++)
+		if (tf_linelen(f, i) != tf_linelen(&g, i) ||
+		    memcmp(f->buf + f->off[i], g.buf + g.off[i],
+		    tf_linelen(f, i)) != 0)
+			k++;
+	if (k > n)
+		abort();
+	if (reset_of(out.s, out.len, &r2) == -1)
+		abort();
+	same(r0, &r2, "reset(batch(f)) == reset(f)");
+	tf_free(&g);
+	claim_reply_free(&r);
+	patch_free(&p);
+	buf_free(&out);
+	buf_free(&r2);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -296,6 +367,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		same(&r0, &r2, "reset(register(f)) == reset(f)");
 	}
 	fuzz_limits(&f, data, &r0);
+	fuzz_batch(&f, data, &r0);
 	patch_free(&p);
 out:
 	tf_free(&f);
