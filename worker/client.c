@@ -482,11 +482,11 @@ client_batch_tune(struct worker *w, double ms)
 {
 	double	 k;
 
+	w->claim_ms = ms;
 	if (w->o->batch > 0) {
 		w->batch = w->o->batch < BATCH_MAX ? w->o->batch : BATCH_MAX;
 		return;
 	}
-	w->claim_ms = ms;
 	if (w->task_ms <= 0)
 		return;		/* no task ran yet: keep K */
 	k = 9.0 * ms / (w->task_ms > 0.05 ? w->task_ms : 0.05);

@@ -829,7 +829,9 @@ run_queued(struct worker *w)
 		free(text);
 		return -1;
 	}
-	if (w->br_n > 0 && now_sec() - w->br[0].t1 >= BATCH_REPORT)
+	/* not more often than every ten claims' time: a report costs one */
+	if (w->br_n > 0 && now_sec() - w->br[0].t1 >= BATCH_REPORT &&
+	    now_sec() - w->br[0].t1 >= 10 * w->claim_ms / 1000.0)
 		client_flush_prev(w);
 	w->started = line;
 	w->started_text = text;
