@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "claim.h"
 #include "plan.h"
 #include "sig.h"
 #include "taskfile.h"
@@ -44,7 +45,7 @@ state_word(const struct plan_line *l)
 		return l->dead_by ? "blocked" : l->nholds ? "waiting" :
 		    "ready";
 	case TF_RUNNING:
-		return "running";
+		return claim_queued(&l->it) ? "queued" : "running";
 	case TF_DONE:
 		return "done";
 	case TF_FAILED:
