@@ -11,13 +11,13 @@
 #
 # usage: tests/bench.sh [BUILD_DIR]     (make bench O=BUILD_DIR)
 #   BENCH_QUICK=1     small sizes, a smoke run of about a minute
-#   BENCH_BATCH=K     the K of `rtq --batch K` in the drain row (32)
+#   BENCH_BATCH=K     the K of `rtq --batch K` in the drain row (auto)
 #   BENCH_ONLY=LIST   only these of claim,tasks,latency,drain,memory
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/${1:-build}/bin
 quick=${BENCH_QUICK:-0}
-batch_k=${BENCH_BATCH:-32}
+batch_k=${BENCH_BATCH:-auto}
 export LC_ALL=C
 unset RTQ_CLAIM RTQ_NOSYNC RTQ_NOSERVE MASTER_SERVER TASK_FILE
 if [ ! -x "$bin/rtq" ] || [ ! -x "$bin/rtq-claim" ]; then
