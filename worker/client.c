@@ -321,11 +321,12 @@ client_next(struct worker *w, struct tp_reply *r)
 	q.retries = w->o->retries;
 	q.machine = w->machine;
 	/* a batch needs a serve session: the items go after the line */
-	if (w->tp.serve != 1 && w->batch != 1 && w->tp.serve != 0) {
+	if (w->tp.serve == -1 && w->o->batch != 1) {
 		say("the rtq-claim of %s has no serve session: claims go one "
 		    "task at a time (--batch)", w->where);
 		w->batch = 1;
 		w->o->batch = 1;
+		w->prev_batch = 0;
 	}
 	if (w->batch > 1 && w->tp.serve == 1)
 		q.batch = w->batch;

@@ -49,6 +49,18 @@ cases() {
 	once "$d" 80
 	expect_eq "$where: lines done (auto)" "$(grep -c ') #ok$' "$f")" 80
 
+	say "$where: an rtq-claim without serve sessions: one task at a time"
+	f=$T/$where-noserve.sh
+	d=$T/$where-noserve.d
+	mkdir "$d"
+	for ((k = 1; k <= 6; k++)); do echo "echo x >>$d/$k"; done >"$f"
+	rc=0
+	RTQ_NOSERVE=1 "$RTQ" -x --batch auto "$at$f" >"$T/$where-noserve.out" 2>&1 || rc=$?
+	expect_eq "$where: exit status without serve" "$rc" 0
+	once "$d" 6
+	grep -q "has no serve session: claims go one task at a time" "$T/$where-noserve.out" ||
+		die "$where: not said: $(cat "$T/$where-noserve.out")"
+
 	say "$where: Ctrl-C gives the tasks not started back at once"
 	f=$T/$where-int.sh
 	d=$T/$where-int.d
