@@ -2192,6 +2192,25 @@ START_TEST(test_batch_keeps_groups_affinity_and_init_lines)
 }
 END_TEST
 
+/*
+ * Lines done are passed without being classified: one that only reads
+ * like one (a #PAUSED line ending ") #ok") still counts.
+ */
+START_TEST(test_scan_passes_done_lines)
+{
+	struct wk	 w0 = WK(0);
+
+	file_lines(LINES("#echo a" END(1, "ok"), "#note (x) #ok",
+	    "#PAUSED since " T0 " (x) #ok", "echo b"));
+	step(&w0, OK);
+	expect_wait(w0);
+	ck_assert_int_eq(w0.paused, 1);
+	file_lines(LINES("#echo a" END(1, "ok"), "#note (x) #ok", "echo b"));
+	step(&w0, OK);
+	expect_task(w0, 3, "echo b");
+}
+END_TEST
+
 START_TEST(test_batch_lost_says_never_started)
 {
 	struct tu_file	 t;
@@ -2228,6 +2247,7 @@ claim_suite(void)
 	tcase_add_test(tc, test_batch_share_of_the_tail);
 	tcase_add_test(tc, test_batch_keeps_groups_affinity_and_init_lines);
 	tcase_add_test(tc, test_batch_lost_says_never_started);
+	tcase_add_test(tc, test_scan_passes_done_lines);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("seed");
