@@ -88,6 +88,31 @@ static const char bootstrap[] =
     "__rtq_mark() {\n"
     "  __rtq_snap >\"$__rtq_dir/snap.0\" 2>/dev/null || :\n"
     "  : >\"$__rtq_dir/text.0\" || :\n"
+    "}\n"
+    /*
+     * Start a task in a subshell (see shell_task_start).  The subshell
+     * is a job (set -m): the leader of a process group of its own.  Its
+     * status is collected as "wait || st=$?", where errexit does not
+     * apply.  A function, so that a task costs bash a short line to read
+     * (from a pipe, it reads a byte at a time).
+     */
+    "__rtq_run() {\n"
+    "  builtin set -m; ( __rtq_X=$__rtq_t; builtin trap - INT TERM HUP\n"
+    "  if [[ -n $__rtq_l ]]; then\n"
+    "    exec > >(command tee -a -- \"$__rtq_l\" 42>&-) "
+    "2> >(command tee -a -- \"$__rtq_l\" >&2 42>&-)\n"
+    "    builtin trap 'exec >&- 2>&-; builtin wait' EXIT\n"
+    "  fi\n"
+    "  if [[ -n $__rtq_s ]]; then __rtq_clear || :\n"
+    "    . \"$__rtq_s\" 2>/dev/null || :\n"
+    "  elif [[ -n $__rtq_p ]]; then builtin eval \" $__rtq_p\" || "
+    "{ builtin printf 'prelude %d\\n' $? >&42; builtin exit 1; }\n"
+    "  fi\n"
+    "  exec 42>&-; builtin unset __rtq_s __rtq_p __rtq_t\n"
+    "  builtin eval \" $__rtq_X\" ) </dev/null & builtin set +m\n"
+    "  builtin printf 'pid %d\\n' \"$!\" >&42; __rtq_st=0\n"
+    "  builtin wait \"$!\" 2>/dev/null || __rtq_st=$?\n"
+    "  builtin printf 'exit %d\\n' \"$__rtq_st\" >&42\n"
     "}\n";
 
 /* Close every descriptor but keep (the watcher's). */
@@ -540,28 +565,6 @@ shell_has_snap(struct shell *sh, size_t line, const char *text)
 	return same && access(path, R_OK) == 0;
 }
 
-/*
- * The command that starts a task in a subshell (see shell_task_start).
- * The subshell is a job (set -m): the leader of a process group of its
- * own.  Its status is collected as "wait || st=$?", where errexit does not
- * apply.
- */
-static const char task_cmd[] =
-    "builtin set -m; ( __rtq_X=$__rtq_t; builtin trap - INT TERM HUP; "
-    "if [[ -n $__rtq_l ]]; then "
-    "exec > >(command tee -a -- \"$__rtq_l\" 42>&-) "
-    "2> >(command tee -a -- \"$__rtq_l\" >&2 42>&-); "
-    "builtin trap 'exec >&- 2>&-; builtin wait' EXIT; fi; "
-    "if [[ -n $__rtq_s ]]; then __rtq_clear || :; "
-    ". \"$__rtq_s\" 2>/dev/null || :; "
-    "elif [[ -n $__rtq_p ]]; then builtin eval \" $__rtq_p\" || "
-    "{ builtin printf 'prelude %d\\n' $? >&42; builtin exit 1; }; fi; "
-    "exec 42>&-; builtin unset __rtq_s __rtq_p __rtq_t; "
-    "builtin eval \" $__rtq_X\" ) </dev/null & builtin set +m; "
-    "builtin printf 'pid %d\\n' \"$!\" >&42; __rtq_st=0; "
-    "builtin wait \"$!\" 2>/dev/null || __rtq_st=$?; "
-    "builtin printf 'exit %d\\n' \"$__rtq_st\" >&42\n";
-
 int
 shell_task_start(struct shell *sh, const char *text, size_t env,
     const char *prelude, const char *log)
@@ -586,8 +589,7 @@ shell_task_start(struct shell *sh, const char *text, size_t env,
 	    prelude != NULL ? prelude : "");
 	buf_adds(&b, "; __rtq_l=");
 	shquote(&b, log != NULL ? log : "");
-	buf_adds(&b, "; ");
-	buf_adds(&b, task_cmd);
+	buf_adds(&b, "; __rtq_run\n");
 	r = b.s == NULL ? -1 : fdio_write_all(sh->in, b.s, b.len);
 	buf_free(&b);
 	if (r == -1)
