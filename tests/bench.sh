@@ -306,6 +306,31 @@ drain() {	# COL [RTQ OPTIONS]: tasks a second over $drain_s s
 	rm -f "$f" "$f.lock"
 	calc "($n1 - $n0) / ($t1 - $t0)"
 }
+# The floor: 8 bash loops that each run `echo task N; true` in a subshell
+# and wait for it, as a worker runs a task, with no queue at all: the most
+# tasks a second any design that gives each task a process of its own gets
+# here (a fork costs milliseconds on some machines).
+fork_floor() {	# SECONDS: tasks a second
+	local d=$B/floor k n=0 t0 t1
+	mkdir -p "$d"
+	t0=$EPOCHREALTIME
+	for k in 0 1 2 3 4 5 6 7; do
+		bash -c 'n=0 end=$((SECONDS + $1))
+			while ((SECONDS < end)); do
+				(echo task $n; true) </dev/null >/dev/null & wait $!
+				n=$((n + 1))
+			done
+			echo $n' floor "$1" >"$d/$k" &
+	done
+	wait
+	t1=$EPOCHREALTIME
+	for k in 0 1 2 3 4 5 6 7; do n=$((n + $(cat "$d/$k"))); done
+	calc "$n / ($t1 - $t0)"
+}
+if want drain; then
+	say "the floor: 8 bash loops, a subshell a task, ${drain_s} s"
+	R[floor]=$(fork_floor "$drain_s")
+fi
 if want drain; then for col in $cols; do
 	say "$(human $drain_n)-line queue, 8 slots, ${drain_s} s, $col login"
 	R[drain.$col]=$(drain "$col")
@@ -409,12 +434,16 @@ cells_ms() {	# COL KEY TARGET_MS: R[KEY.COL] is "MEDIAN MIN MAX"
 	printf '%s\n' "$(f "$v" %.0fms)" "$(printf 'range %.0f-%.0fms' "$lo" "$hi")" \
 	    - "$(mark "$v" '<=' "$3")"
 }
-cells_drain() {	# COL KEY [TARGET]
-	local v=${R[$2.$1]:-} m=
+cells_drain() {	# COL KEY [TARGET]: the floor (fork_floor) as reference
+	local v=${R[$2.$1]:-} m= fl=${R[floor]:-} ref=- ratio=-
 	[ "$v" = nobatch ] && { printf '%s\n' "n/a (no --batch)" - - ''; return; }
 	ok "$v" || { printf '%s\n' FAILED - - ''; return; }
 	[ -n "${3:-}" ] && m=$(mark "$v" '>=' "$3")
-	printf '%s\n' "$(f "$v" '%.0f tasks/s')" - - "$m"
+	if ok "$fl"; then
+		ref="$(f "$fl" '%.0f/s floor')"
+		ratio=$(f "$(calc "$v / $fl")" '%.2fx')
+	fi
+	printf '%s\n' "$(f "$v" '%.0f tasks/s')" "$ref" "$ratio" "$m"
 }
 emit() {	# WHAT TARGET FUNCTION ARGS...: FUNCTION COL ARGS, for each column
 	local what=$1 target=$2 fn=$3 light heavy
