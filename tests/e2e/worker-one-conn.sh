@@ -3,10 +3,11 @@
 # rtq process.  Over the loopback sshd:
 #   - rtq -x -j 3: while three tasks run (three serve sessions open), and
 #     again while the next three run, exactly one TCP connection to the
-#     sshd exists; every task ran once and ended #ok; when rtq has exited
-#     the connection is gone at once (its owner ended it), not after
-#     ControlPersist; a connection that drops (its ssh master killed
-#     while tasks run) is made again, one for all, and no report is lost;
+#     sshd exists; a connection that drops (its ssh master killed while
+#     tasks run) is made again, one for all, and no report is lost; every
+#     task ran once and ended #ok; when rtq has exited the connection is
+#     gone at once (its owner ended it), not after ControlPersist, and its
+#     control socket and lock file with it;
 #   - a single rtq -x: the same, one connection while its task runs, none
 #     after;
 #   - the master's sshd with MaxSessions 2 and rtq -j 3: the third slot's
@@ -85,6 +86,9 @@ check "$F" 6 "-j 3"
 # ended by rtq, not left for ControlPersist (10 s)
 wait_for 3 conns_are 0 || { ss -tnp state established "( dport = :$SSHD_PORT )"
 	die "-j 3: the connection outlived rtq"; }
+# its socket, and the lock its slots took turns on, are gone with it
+left=$(ls -A "$T/xdg/rtq")
+[ -z "$left" ] || die "-j 3: left in the control directory: $left"
 cat "$T/j3.out" "$T/j3.err" | grep -q MaxSessions && { show j3; die "-j 3: MaxSessions said, not refused"; }
 
 say "a single rtq -x: one connection, none after"
@@ -100,6 +104,8 @@ touch "$T/go.1"
 finish_worker one "$wpid" 60
 check "$F" 2 "one worker"
 wait_for 3 conns_are 0 || die "one worker: the connection outlived rtq"
+left=$(ls -A "$T/xdg/rtq")
+[ -z "$left" ] || die "one worker: left in the control directory: $left"
 
 say "MaxSessions 2 on the master: the third slot's session on a connection of its own, said once"
 pid=$(cat "$SSHD_DIR/sshd.pid")
