@@ -388,7 +388,40 @@ memory() {
 	say "${#pids[@]} workers stopped"
 	mux_exit
 }
-want memory && memory $mem_counts
+# memory_slots N J: N idle workers as N/J rtq -j J, which share one ssh
+# connection each; R[memj.N] as R[mem.N]
+memory_slots() {
+	local n=$1 j=$2 f k bp br bn p r c pids=()
+	f=$(mkq light memj.sh </dev/null)
+	mux_exit
+	sleep 0.5
+	read -r bp br bn < <(pss_rss $(login_tree))
+	say "master memory, $n idle workers as $((n / j)) rtq -j $j"
+	for ((k = 0; k < n / j; k++)); do
+		rtq_bg -j "$j" "${LOGIN_HOST[light]}:$f"
+		pids+=("$last")
+		# one login an rtq: 8 at a time, as above
+		if (((k + 1) % 8 == 0)); then
+			waitfor 60 hasline "$f" $(((k + 1) * j)) || break
+		fi
+	done
+	if waitfor 120 hasline "$f" "$n" && waitfor 60 hasclaims "$n"; then
+		say "$n workers registered and waiting"
+		sleep 2
+		read -r p r c < <(pss_rss $(login_tree))
+		R[memj.$n]="$(calc "($p - $bp) / $n") $(calc "($r - $br) / $n")"
+		R[memj.$n]+=" $(calc "($c - $bn) / $n")"
+	fi
+	stop INT "${pids[@]}"
+	say "${#pids[@]} rtq -j $j stopped"
+	mux_exit
+}
+mem_j=8
+mem_top=${mem_counts##* }
+if want memory; then
+	memory $mem_counts
+	memory_slots "$mem_top" $mem_j
+fi
 
 # --- the table ----------------------------------------------------------------
 # Each cells_* function prints the four cells of one column (rtq, reference,
@@ -467,17 +500,17 @@ claimrow() {	# WHAT TARGET CLAIM_MS LIMIT_MS
 		printf "$W" "$1" FAILED - - '' "(no login)" "" "" "" "$2"
 	fi
 }
-memrow() {	# N TARGET
-	local p r c m=
-	read -r p r c <<<"${R[mem.$1]:-}"
+memrow() {	# N TARGET [KEY WHAT]
+	local p r c m= what=${4:-"master memory/worker, $1 workers"}
+	read -r p r c <<<"${R[${3:-mem}.$1]:-}"
 	if ok "${p:-}"; then
 		[ "$2" != - ] && m=$(mark "$p" '<=' 8192)
-		printf "$W" "master memory/worker, $1 workers" \
+		printf "$W" "$what" \
 		    "$(f "$(calc "$p / 1024")" '%.2fMB PSS')" \
 		    "$(f "$(calc "$r / 1024")" 'RSS %.2fMB')" \
 		    "$(f "$c" '%.1fp')" "$m" "(light only)" "" "" "" "$2"
 	else
-		printf "$W" "master memory/worker, $1 workers" FAILED - - '' \
+		printf "$W" "$what" FAILED - - '' \
 		    "(light only)" "" "" "" "$2"
 	fi
 }
@@ -505,6 +538,8 @@ memrow() {	# N TARGET
 		[ "$n" = 256 ] && t="<=8MB"
 		memrow "$n" "$t"
 	done
+	want memory && memrow "$mem_top" - memj \
+	    "master memory/worker, $mem_top as -j $mem_j"
 } >"$B/table"
 echo
 cat "$B/table"
@@ -517,7 +552,8 @@ ratio: 1 worker: one ssh round trip over rtq's time a task (start excluded);
 (serve session) over the file-write limit of the same file (read, write,
 fsync, rename, directory fsync; no fsyncs in the no-fsync row).  Memory: the
 sshd and everything under it (the master user's processes) with N idle
-workers, less the same with none, over N; p: processes per worker.
+workers, less the same with none, over N; p: processes per worker; "as
+-j 8": N workers as N/8 rtq -j 8, one ssh connection an rtq.
 How each row is measured: tests/bench/README.
 EOF
 if grep -q FAILED "$B/table"; then

@@ -192,6 +192,7 @@ worker_tp(struct worker *w)
 	w->tp.intr_fd = sig_fd();
 	w->tp.intr = stop_asked;
 	w->tp.intr_wakes = 1;
+	(void)tp_conn_own(&w->tp);	/* one ssh connection (transport.h) */
 }
 
 /*
@@ -1402,8 +1403,11 @@ main(int argc, char *argv[])
 	/* one key for the process and its -j slots: "another machine" */
 	machine = machine_key();
 	if (o.slots > 1 && !admin) {
-		if ((rv = slots_run((int)o.slots, &slot, &task_fd)) >= 0)
+		tp_conn_share(host, self);	/* the slots' connection */
+		if ((rv = slots_run((int)o.slots, &slot, &task_fd)) >= 0) {
+			tp_conn_end();
 			return rv;
+		}
 		/* a slot: a worker like any other, with its own id */
 		if (o.id >= 0)
 			o.id += slot;

@@ -2,7 +2,10 @@
  * transport: running rtq-claim locally or over ssh.  See transport.h.
  */
 #define _DEFAULT_SOURCE
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -24,12 +27,21 @@
 #define MAXARGS	64
 #define ARGV_MAX	(64 * 1024)	/* longer requests go on stdin */
 #define REPLY_MS	120000	/* a session reply takes at most this */
+#define OWN_PERSIST	10	/* s an owned connection outlives its use */
+#define EXIT_MS		5000	/* ssh -O exit takes at most this */
+
+/* tp_conn_share: the -j slots' connection is this process's */
+static pid_t	 conn_owner;
+static struct tp conn_shared;
 
 static char *
 xstrdup(const char *s)
 {
 	return s == NULL ? NULL : strdup(s);
 }
+
+static pid_t	spawn(struct tp *, enum proto_op, int *, int *, int, char *,
+		    size_t);
 
 static int
 add_word(struct tp *t, const char *w)
@@ -200,6 +212,7 @@ tp_init(struct tp *t, const char *host, const char *file, const char *self,
 	char		 dir[128], opt[256];
 
 	memset(t, 0, sizeof(*t));
+	t->serr = -1;
 	t->reply_ms = REPLY_MS;
 	if ((e = getenv("RTQ_REPLY_TIMEOUT")) != NULL && atoi(e) > 0)
 		t->reply_ms = atoi(e) * 1000;
@@ -246,6 +259,8 @@ tp_init(struct tp *t, const char *host, const char *file, const char *self,
 		add_word(t, opt);
 		add_word(t, "-o");
 		add_word(t, "ControlPersist=60");
+		if ((t->mux_dir = xstrdup(dir)) == NULL)
+			goto nomem;
 	}
 	add_word(t, "-o");
 	add_word(t, "BatchMode=yes");
@@ -272,6 +287,254 @@ tp_where(const struct tp *t, char *out, size_t outlen)
 	return out;
 }
 
+/* ---- a worker's own connection --------------------------------- */
+
+/* A master listens at t->own: 1, else 0. */
+static int
+conn_live(const struct tp *t)
+{
+	struct sockaddr_un sa;
+	int		 fd, r;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->own);
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return r;
+}
+
+/* A file beside the socket: SUFFIX appended.  0, or -1 when too long. */
+static int
+conn_file(const struct tp *t, const char *suffix, char *out, size_t len)
+{
+	return (size_t)snprintf(out, len, "%s%s", t->own, suffix) >= len ?
+	    -1 : 0;
+}
+
+/*
+ * Slots of one rtq share its connection: when none is up, the one that
+ * is to log in holds a lock until its ssh has become the master (or
+ * failed), and the others wait (at most reply_ms, or until a signal),
+ * then connect through it.  Returns the lock's descriptor (close it to
+ * let go), or -1: no lock needed or none to be had (then ssh copes: a
+ * second master that finds the socket taken runs without sharing).
+ */
+static int
+conn_lock(struct tp *t)
+{
+	char		 path[PATH_MAX];
+	double		 end = now_sec() + t->reply_ms / 1000.0;
+	struct pollfd	 p;
+	int		 fd;
+
+	if (t->own == NULL || conn_owner == 0 || conn_live(t) ||
+	    conn_file(t, ".lock", path, sizeof(path)) == -1 ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	p.fd = t->intr != NULL ? t->intr_fd : -1;
+	p.events = POLLIN;
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		/* a signal (Ctrl-C) ends the wait, not the request */
+		if ((errno != EWOULDBLOCK && errno != EINTR) ||
+		    now_sec() > end || (poll(&p, 1, 20) == 1 &&
+		    t->intr(t->intr_arg))) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void
+conn_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);
+}
+
+/*
+ * Whether "rtq says so" falls to this process: once for an rtq and its
+ * slots (the first to create a file beside the socket), once for a
+ * process otherwise.
+ */
+static int
+conn_say_once(const struct tp *t, const char *what)
+{
+	static int	 said;
+	char		 path[PATH_MAX];
+	int		 fd;
+
+	if (said)
+		return 0;
+	said = 1;
+	if (conn_owner == 0 || conn_file(t, what, path, sizeof(path)) == -1)
+		return 1;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1)
+		return errno != EEXIST;
+	close(fd);
+	return 1;
+}
+
+int
+tp_conn_own(struct tp *t)
+{
+	char		 path[PATH_MAX], opt[PATH_MAX + 32];
+	unsigned long long h = 1469598103934665603ULL;
+	const char	*c;
+	pid_t		 owner = conn_owner != 0 ? conn_owner : getpid();
+	int		 i;
+
+	if (t->host == NULL || t->mux_n != 6 || t->mux_dir == NULL)
+		return -1;
+	/* one master a host and ssh command: FNV-1a of them */
+	for (i = 0; i <= t->mux_at; i++)
+		for (c = i < t->mux_at ? t->ssh[i] : t->host; ; c++) {
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+			if (*c == '\0')
+				break;
+		}
+	/*
+	 * ssh binds PATH.XXXXXXXXXXXXXXXX (a random suffix), then renames
+	 * it: that must fit a socket address.
+	 */
+	if ((size_t)snprintf(path, sizeof(path), "%s/%ld-%016llx", t->mux_dir,
+	    (long)owner, h) + 18 > sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -1;
+	snprintf(opt, sizeof(opt), "ControlPath=%s", path);
+	free(t->own);
+	if ((t->own = xstrdup(path)) == NULL)
+		return -1;
+	c = t->ssh[t->mux_at + 3];
+	if ((t->ssh[t->mux_at + 3] = xstrdup(opt)) == NULL) {
+		t->ssh[t->mux_at + 3] = (char *)c;
+		free(t->own);
+		t->own = NULL;
+		return -1;
+	}
+	free((char *)c);
+	snprintf(opt, sizeof(opt), "ControlPersist=%d", OWN_PERSIST);
+	if ((c = xstrdup(opt)) != NULL) {
+		free(t->ssh[t->mux_at + 5]);
+		t->ssh[t->mux_at + 5] = (char *)c;
+	}
+	t->owner = owner;
+	return 0;
+}
+
+/*
+ * The owner's end of its connection: ssh -O exit (at most EXIT_MS), and
+ * the files beside the socket go.
+ */
+static void
+conn_exit(struct tp *t)
+{
+	char	*argv[MAXARGS], path[PATH_MAX];
+	pid_t	 pid;
+	int	 i, n = 0, st, fd;
+	double	 end = now_sec() + EXIT_MS / 1000.0;
+
+	if (t->own == NULL || t->owner != getpid())
+		return;
+	if (conn_live(t) && t->nssh + 4 < MAXARGS) {
+		for (i = 0; i < t->nssh; i++)
+			argv[n++] = t->ssh[i];
+		argv[n++] = "-O";
+		argv[n++] = "exit";
+		argv[n++] = t->host;
+		argv[n] = NULL;
+		if ((pid = fork()) == 0) {
+			setpgid(0, 0);
+			if ((fd = open("/dev/null", O_RDWR)) != -1) {
+				dup2(fd, 0);
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		while (pid > 0 && waitpid(pid, &st, WNOHANG) == 0) {
+			if (now_sec() > end) {
+				kill(pid, SIGKILL);
+				while (waitpid(pid, &st, 0) == -1 &&
+				    errno == EINTR)
+					;
+				break;
+			}
+			(void)poll(NULL, 0, 10);
+		}
+	}
+	if (conn_file(t, ".lock", path, sizeof(path)) == 0)
+		(void)unlink(path);
+	if (conn_file(t, ".said", path, sizeof(path)) == 0)
+		(void)unlink(path);
+}
+
+void
+tp_conn_share(const char *host, const char *self)
+{
+	char	 err[256];
+
+	conn_owner = getpid();
+	if (host == NULL || tp_init(&conn_shared, host, "", self, err,
+	    sizeof(err)) == -1)
+		return;
+	(void)tp_conn_own(&conn_shared);
+}
+
+void
+tp_conn_end(void)
+{
+	if (conn_shared.host != NULL)
+		tp_free(&conn_shared);
+}
+
+/*
+ * What the ssh of a session on t->own said (t->serr): shown, except
+ * that a channel refused by the master (ssh then runs the session on a
+ * connection of its own) is said once, in rtq's words.
+ */
+static void
+conn_errors(struct tp *t)
+{
+	char		 chunk[4096];
+	struct buf	 b = BUF_INIT;
+	char		*p, *e, *nl;
+	ssize_t		 k;
+	int		 refused = 0;
+
+	if (t->serr == -1)
+		return;
+	while ((k = pread(t->serr, chunk, sizeof(chunk), t->serr_off)) > 0) {
+		buf_add(&b, chunk, (size_t)k);
+		t->serr_off += k;
+	}
+	if (buf_addc(&b, '\0') == 0)
+		b.len--;
+	for (p = b.s; p != NULL && p < b.s + b.len; p = e) {
+		/* a line at a time, made a string: ssh writes no NULs */
+		if ((nl = memchr(p, '\n', b.len - (size_t)(p - b.s))) != NULL)
+			*nl = '\0';
+		e = nl != NULL ? nl + 1 : b.s + b.len;
+		if (strstr(p, "refused by peer") != NULL)
+			refused = 1;
+		else if (strstr(p, "disabling multiplexing") == NULL) {
+			if (nl != NULL)
+				*nl = '\n';
+			(void)fdio_write_all(STDERR_FILENO, p, (size_t)(e - p));
+		}
+	}
+	buf_free(&b);
+	if (refused && conn_say_once(t, ".said"))
+		say("%s refused one more session on rtq's ssh connection "
+		    "(sshd's MaxSessions, 10 by default), so a session has a "
+		    "connection of its own: raise MaxSessions in the sshd_config "
+		    "of %s above rtq's -j to keep to one", t->host, t->host);
+}
+
 /* The argv to run; remote words are quoted into one command line. */
 static int
 build(struct tp *t, const struct proto_words *pw, char **argv,
@@ -294,14 +557,16 @@ build(struct tp *t, const struct proto_words *pw, char **argv,
 	for (i = 0; i < t->nssh; i++) {
 		/*
 		 * A session lives as long as the worker: it gets a connection
-		 * of its own, since one shared connection takes only
-		 * MaxSessions (10) channels.
+		 * of its own, since one connection shared by the user's
+		 * workers takes only MaxSessions (10) channels; a worker's
+		 * own connection (tp_conn_own) carries it.
 		 */
-		if (serve && i >= t->mux_at && i < t->mux_at + t->mux_n)
+		if (serve && t->own == NULL && i >= t->mux_at &&
+		    i < t->mux_at + t->mux_n)
 			continue;
 		argv[n++] = t->ssh[i];
 	}
-	if (serve) {
+	if (serve && t->own == NULL) {
 		argv[n++] = "-S";
 		argv[n++] = "none";
 	}
@@ -356,6 +621,7 @@ session_close(struct tp *t)
 	kill(t->spid, SIGTERM);
 	while (waitpid(t->spid, &st, 0) == -1 && errno == EINTR)
 		;
+	conn_errors(t);
 	t->spid = 0;
 	t->sin = t->sout = -1;
 	buf_reset(&t->sbuf);
@@ -577,6 +843,27 @@ tp_async_io(struct tp *t)
 }
 
 /*
+ * A fresh file for the stderr of a session's ssh (t->serr), unlinked:
+ * read by conn_errors, so that nothing ssh says can block it.  Without
+ * one (no temporary directory) ssh writes to ours.
+ */
+static void
+session_errfile(struct tp *t)
+{
+	char	 path[PATH_MAX];
+
+	if (t->serr != -1)
+		close(t->serr);
+	t->serr = -1;
+	t->serr_off = 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/rtq-ssh.XXXXXX",
+	    fdio_tmpdir()) >= sizeof(path) || (t->serr = mkstemp(path)) == -1)
+		return;
+	(void)unlink(path);
+	(void)fcntl(t->serr, F_SETFD, FD_CLOEXEC);
+}
+
+/*
  * Open the serve session.  Returns TP_OK, TP_RETRY (could not reach the
  * master), or TP_SOFT when this rtq-claim has no serve (then t->serve is
  * -1 and the caller uses one call per request).
@@ -587,10 +874,15 @@ session_open(struct tp *t, char *err, size_t errlen)
 	struct buf	 line = BUF_INIT;
 	struct proto_reply h;
 	const char	*hello = proto_hello();
-	int		 r;
+	int		 r, lk;
 
-	if ((t->spid = tp_spawn(t, PROTO_SERVE, &t->sin, &t->sout, err,
-	    errlen)) == -1) {
+	if (t->own != NULL)
+		session_errfile(t);
+	lk = conn_lock(t);
+	t->spid = spawn(t, PROTO_SERVE, &t->sin, &t->sout, t->serr, err,
+	    errlen);
+	if (t->spid == -1) {
+		conn_unlock(lk);
 		t->spid = 0;
 		return TP_RETRY;
 	}
@@ -604,6 +896,9 @@ session_open(struct tp *t, char *err, size_t errlen)
 		while ((r = session_line(t, &line)) == 0 &&
 		    proto_find_head(line.s, line.len) != line.s)
 			buf_reset(&line);
+	/* up, through the master's connection or on one of its own */
+	conn_unlock(lk);
+	conn_errors(t);
 	if (r == -1) {
 		/* no reply at all: ssh failed, or no rtq-claim there */
 		int st = 0;
@@ -612,6 +907,7 @@ session_open(struct tp *t, char *err, size_t errlen)
 		close(t->sout);
 		while (waitpid(t->spid, &st, 0) == -1 && errno == EINTR)
 			;
+		conn_errors(t);
 		t->spid = 0;
 		buf_free(&line);
 		st = WIFEXITED(st) ? WEXITSTATUS(st) : 255;	/* ssh's */
@@ -834,7 +1130,7 @@ tp_call(struct tp *t, const struct proto_req *q, int in, struct tp_reply *r,
 	struct buf	 cmd = BUF_INIT;
 	const char	*e;
 	size_t		 total = 0;
-	int		 st, rv, i, tmp = -1;
+	int		 st, rv, i, tmp = -1, lk;
 
 	memset(r, 0, sizeof(*r));
 	memset(&sv, 0, sizeof(sv));
@@ -872,7 +1168,10 @@ tp_call(struct tp *t, const struct proto_req *q, int in, struct tp_reply *r,
 	}
 	if (in != -1)
 		lseek(in, 0, SEEK_SET);		/* a retry sends it again */
-	if ((rv = run(t, argv, in, &r->raw, &t->errout, &st)) < 0) {
+	lk = conn_lock(t);
+	rv = run(t, argv, in, &r->raw, &t->errout, &st);
+	conn_unlock(lk);
+	if (rv < 0) {
 		if (rv == -2)
 			snprintf(err, errlen, "interrupted");
 		else
@@ -923,6 +1222,14 @@ pid_t
 tp_spawn(struct tp *t, enum proto_op op, int *in, int *out, char *err,
     size_t errlen)
 {
+	return spawn(t, op, in, out, -1, err, errlen);
+}
+
+/* tp_spawn, with the child's stderr on errfd (-1: ours). */
+static pid_t
+spawn(struct tp *t, enum proto_op op, int *in, int *out, int errfd,
+    char *err, size_t errlen)
+{
 	struct proto_req q;
 	struct proto_words pw;
 	char		*argv[MAXARGS];
@@ -957,6 +1264,8 @@ tp_spawn(struct tp *t, enum proto_op op, int *in, int *out, char *err,
 		setpgid(0, 0);	/* Ctrl-C is rtq's to handle */
 		dup2(pi[0], 0);
 		dup2(po[1], 1);
+		if (errfd != -1)
+			dup2(errfd, 2);
 		close(pi[0]); close(pi[1]); close(po[0]); close(po[1]);
 		execvp(argv[0], argv);
 		_exit(127);
@@ -984,6 +1293,9 @@ tp_free(struct tp *t)
 	int	 i;
 
 	session_close(t);
+	conn_exit(t);
+	if (t->serr != -1)
+		close(t->serr);
 	buf_free(&t->sbuf);
 	buf_free(&t->aq);
 	for (i = 0; i < t->nssh; i++)
@@ -992,6 +1304,9 @@ tp_free(struct tp *t)
 	free(t->host);
 	free(t->file);
 	free(t->claim);
+	free(t->mux_dir);
+	free(t->own);
 	buf_free(&t->errout);
 	memset(t, 0, sizeof(*t));
+	t->serr = -1;
 }

@@ -21,6 +21,20 @@
  * ServerAlive options end a connection to a master that stopped
  * answering.  A request too long for one argument (a task line over 64
  * KiB) goes as a one-request session on standard input.
+ *
+ * A worker holds one ssh connection to its master (tp_conn_own): a
+ * ControlMaster of its own process, at DIR/PID-HASH (PID the process, or
+ * the rtq that started it as a -j slot: tp_conn_share), whose channels
+ * carry its serve session and its one-shot calls, and those of all its
+ * slots.  The first ssh that finds no master becomes it (ControlMaster
+ * auto, ControlPersist); slots take turns at that (a lock file beside the
+ * socket), so that two do not log in at once.  A master that refuses one
+ * more channel (sshd's MaxSessions, 10 by default) makes ssh fall back to a
+ * connection of its own for that session, and rtq says so once.  The
+ * process that owns the connection ends it when it is done (tp_free,
+ * tp_conn_end); one killed leaves it to ControlPersist.  Queue commands
+ * and a user's own ControlPath keep the sharing described above, with the
+ * serve session on a connection of its own.
  */
 #ifndef RTQ_TRANSPORT_H
 #define RTQ_TRANSPORT_H
@@ -46,6 +60,11 @@ struct tp {
 	char		**ssh;		/* ssh command and its options */
 	int		 nssh;
 	int		 mux_at, mux_n;	/* our ControlMaster words in ssh[] */
+	char		*mux_dir;	/* where our control sockets are */
+	char		*own;		/* tp_conn_own: the socket, else NULL */
+	pid_t		 owner;		/* the process that ends it */
+	int		 serr;		/* a session's ssh's stderr, a file */
+	off_t		 serr_off;	/* what of it was shown */
 	char		*claim;		/* rtq-claim to run (local: a path) */
 	int		 claim_is_cmd;	/* remote: RTQ_CLAIM, used as given */
 	struct buf	 errout;	/* stderr of the last call */
@@ -136,8 +155,26 @@ int	tp_async_send(struct tp *, const struct proto_req *, const char *body,
 int	tp_async_fds(struct tp *, struct pollfd *);
 int	tp_async_io(struct tp *);
 
+/*
+ * A worker's transport: one ssh connection of this process for everything
+ * (see the top).  Returns 0, or -1 when t keeps the old ways (local mode,
+ * RTQ_SSH_MUX=0, the user's own ControlPath, a socket path too long).
+ */
+int	tp_conn_own(struct tp *);
+
+/*
+ * Before forking -j slots: their tp_conn_own use this process's
+ * connection to host (NULL: local, nothing to do), which tp_conn_end,
+ * called here once they are gone, ends.
+ */
+void	tp_conn_share(const char *host, const char *self);
+void	tp_conn_end(void);
+
 void	tp_reply_free(struct tp_reply *);
-/* Close the serve session, if open, and release everything. */
+/*
+ * Close the serve session, if open, and release everything; the owner of
+ * a connection (tp_conn_own) ends it.
+ */
 void	tp_free(struct tp *);
 
 #endif
