@@ -239,7 +239,23 @@ seg_name(const char *base, long long start, char *out, size_t len)
 	snprintf(out, len, "%s.@%lld", base, start);
 }
 
-/* A new attempt: no segments, no sidecar. */
+/* Whether base has its sidecar (.cut), which its segments come with. */
+static int
+has_cut(struct logs *l, const char *base)
+{
+	struct stat	 st;
+	char		 name[128];
+
+	snprintf(name, sizeof(name), "%s.cut", base);
+	return fstatat(l->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT;
+}
+
+/*
+ * A new attempt: no segments, no sidecar.  Without a sidecar there is no
+ * segment (logs_write writes it first), and the directory, which holds
+ * the logs of every task of the queue, is not read.
+ */
 static void
 forget(struct logs *l, const char *base)
 {
@@ -247,6 +263,8 @@ forget(struct logs *l, const char *base)
 	size_t		 n, i;
 	char		 name[128];
 
+	if (!has_cut(l, base))
+		return;
 	if (list_segs(l, base, &v, &n) == 0)
 		for (i = 0; i < n; i++) {
 			seg_name(base, v[i].start, name, sizeof(name));
@@ -353,7 +371,7 @@ logs_write(struct logs *l, size_t line, long worker, int err_stream,
 			k = start + s - off < (long long)n ? start + s - off :
 			    (long long)n;
 			seg_name(base, start, name, sizeof(name));
-			if (off == h) {
+			if (off == h || !has_cut(l, base)) {
 				snprintf(hs, sizeof(hs), "%lld\n", h);
 				if (write_cut(l, base, hs) == -1)
 					return sys_err("logs", base, err,
