@@ -240,12 +240,26 @@ live_get(struct live *l, long w)
 	return NULL;
 }
 
+/*
+ * The entries of the last table freed, kept for the next (a serve session
+ * loads one every request: a fresh array was mapped, faulted in and
+ * unmapped each time).  Never more than one array.
+ */
+static struct live_ent	*spare_e;
+static size_t		 spare_ecap;
+
 struct live_ent *
 live_touch(struct live *l, long w, long long now, long lease)
 {
 	struct live_ent	*e;
 
 	if ((e = live_get(l, w)) == NULL) {
+		if (l->e == NULL && spare_e != NULL) {
+			l->e = spare_e;
+			l->cap = spare_ecap;
+			spare_e = NULL;
+			spare_ecap = 0;
+		}
 		if (l->n == l->cap) {
 			size_t cap = l->cap ? 2 * l->cap : 16;
 
@@ -309,7 +323,13 @@ live_drop(struct live *l, long w)
 void
 live_free(struct live *l)
 {
-	free(l->e);
+	/* the largest array is kept for the next table (see spare_e) */
+	if (l->e != NULL && l->cap > spare_ecap) {
+		free(spare_e);
+		spare_e = l->e;
+		spare_ecap = l->cap;
+	} else
+		free(l->e);
 	buf_free(&l->saved);
 	memset(l, 0, sizeof(*l));
 }
