@@ -185,24 +185,31 @@ live_load(int fd, struct live *l)
 	return rbuf_done(0);
 }
 
+/*
+ * The table formatted for a save, kept from one save to the next like
+ * rbuf (its malloc group, freed, went back to the system every request).
+ */
+static struct buf	 fbuf;
+
 int
 live_save(int fd, struct live *l)
 {
-	struct buf	 b = BUF_INIT;
+	struct buf	*b = &fbuf;
 	size_t		 at = 0;
 	ssize_t		 n;
+	int		 r = -1;
 
-	if (live_format(l, &b) == -1) {
+	if (buf_failed(b) || b->cap > RBUF_KEEP)
+		buf_free(b);
+	if (live_format(l, b) == -1) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (b.len == l->saved.len && memcmp(b.s, l->saved.s, b.len) == 0) {
-		buf_free(&b);
+	if (b->len == l->saved.len && memcmp(b->s, l->saved.s, b->len) == 0)
 		return 0;	/* unchanged: no write */
-	}
-	while (at < b.len) {
-		if ((n = pwrite(fd, b.s + at, b.len - at, (off_t)at)) == -1 &&
-		    errno == EINTR)
+	while (at < b->len) {
+		if ((n = pwrite(fd, b->s + at, b->len - at, (off_t)at)) ==
+		    -1 && errno == EINTR)
 			continue;
 		if (n == -1)
 			goto fail;
@@ -213,20 +220,21 @@ live_save(int fd, struct live *l)
 	 * under the lock: only a shorter one leaves bytes to cut.  (An open
 	 * that truncates it, by runtask.sh, only makes it shorter.)
 	 */
-	if ((b.len < l->saved.len || l->unsure) &&
-	    ftruncate(fd, (off_t)b.len) == -1)
+	if ((b->len < l->saved.len || l->unsure) &&
+	    ftruncate(fd, (off_t)b->len) == -1)
 		goto fail;
-	buf_free(&l->saved);
-	l->saved = b;
-	l->unsure = 0;
-	return 0;
-fail:
-	buf_free(&b);
-	/* what the file holds now is unknown: the next save writes, whole */
 	buf_reset(&l->saved);
+	if (buf_add(&l->saved, b->s, b->len) == 0) {
+		l->unsure = 0;
+		return 0;
+	}
+	r = 0;		/* written, not remembered (memory): as after a failure */
+fail:
+	/* what the file holds now is unknown: the next save writes, whole */
+	buf_free(&l->saved);
 	buf_adds(&l->saved, "?");
 	l->unsure = 1;
-	return -1;
+	return r;
 }
 
 struct live_ent *
