@@ -2,9 +2,13 @@
  * taskfile: split, classify and read the lines of a task file.  See
  * taskfile.h for the line kinds and the annotation format.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "taskfile.h"
 
@@ -63,54 +67,153 @@ tf_parse_id(const char *s, size_t len, long *id)
  * process that splits one big file again and again (rtq-claim serve, a
  * claim a request) would otherwise fault in megabytes of fresh pages
  * each time, which costs more than the split itself.  Reachable, so not
- * a leak; never more than one array.
+ * a leak; never more than one array.  While a split holds it, spare is
+ * NULL and spare_cap 0, so that tf_free keeps it again.
  */
 static size_t	*spare;
 static size_t	 spare_cap;
+
+/*
+ * Splitting reads the buffer sixteen bytes at a time where the CPU has
+ * SSE2 (every x86-64), then eight at a time (elsewhere, and the last
+ * bytes of every buffer), then one: a memchr a line costs more than the
+ * line's bytes when lines are short (a million lines of "echo task N; true"
+ * took 40 ms that way, 4 with words, 1.5 with SSE2).
+ */
+#define ONES	((uint64_t)0x0101010101010101ULL)
+#define HIGHS	((uint64_t)0x8080808080808080ULL)
+
+/* Bytes p[0..8) as a number, p[0] the lowest byte, whatever the CPU. */
+static uint64_t
+load_le64(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+/* 0x80 in each byte of x that is zero, 0 in the others (exact). */
+static uint64_t
+zero_bytes(uint64_t x)
+{
+	return ~(((x & ~HIGHS) + ~HIGHS) | x | ~HIGHS);
+}
+
+/* The index of the lowest byte marked in m (nonzero, from zero_bytes). */
+static size_t
+first_byte(uint64_t m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	return (size_t)__builtin_ctzll(m) >> 3;
+#else
+	size_t	 i;
+
+	for (i = 0; (m & 0x80) == 0; i++)
+		m >>= 8;
+	return i;
+#endif
+}
+
+/* Room for k more offsets in f->off (k <= 16).  0, or -1 (memory). */
+static int
+off_room(struct tf_file *f, size_t n, size_t k)
+{
+	size_t	*o, cap;
+
+	if (f->cap - n >= k)
+		return 0;
+	cap = f->cap * 2;
+	if ((o = realloc(f->off, cap * sizeof(*o))) == NULL)
+		return -1;
+	f->off = o;
+	f->cap = cap;
+	return 0;
+}
 
 int
 tf_split(struct tf_file *f, const char *buf, size_t size, char *err,
     size_t errlen)
 {
-	const char	*p, *end = buf + size;
-	size_t		 n, cap;
+	const unsigned char *u = (const unsigned char *)buf;
+	const char	*p, *end;
+	uint64_t	 w, nl;
+	size_t		 i, n, cap;
 
 	memset(f, 0, sizeof(*f));
-	if (memchr(buf, '\0', size) != NULL) {
-		p = memchr(buf, '\0', size);
-		for (n = 1, end = buf; end < p; end++)
-			n += *end == '\n';
-		snprintf(err, errlen, "line %zu holds a NUL byte: this is not "
-		    "a text file", n);
-		return -1;
-	}
 	cap = size / 32 + 1024;		/* most lines are longer than that */
-	if (spare != NULL && spare_cap >= cap) {
-		/* the array of the last split: no fresh pages to fault in */
+	if (spare != NULL) {
+		/*
+		 * The array of the last split, whatever its size (the file
+		 * grows a little with each claim): its pages are touched
+		 * already, and off_room doubles it if need be.
+		 */
 		f->off = spare;
 		cap = spare_cap;
 		spare = NULL;
+		spare_cap = 0;
 	} else if ((f->off = malloc(cap * sizeof(*f->off))) == NULL)
 		goto nomem;
+	f->cap = cap;
 	n = 0;
 	f->off[n++] = 0;
-	for (p = buf; p < end; ) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+	i = 0;
+#if defined(__SSE2__)
+	/* sixteen bytes at a time: their line breaks, and whether a NUL */
+	{
+		const __m128i	 lf = _mm_set1_epi8('\n');
+		const __m128i	 zero = _mm_setzero_si128();
+		__m128i		 v;
+		unsigned	 m;
 
-		p = nl == NULL ? end : nl + 1;
-		if (n == cap) {
-			size_t *o;
-
-			cap *= 2;
-			if ((o = realloc(f->off, cap * sizeof(*o))) == NULL)
+		for (; size - i >= 16; i += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)
+			    (u + i));
+			if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)) != 0)
+				goto nul;
+			m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
+			if (m == 0)
+				continue;
+			if (off_room(f, n, 16) == -1)
 				goto nomem;
-			f->off = o;
+			do {
+				f->off[n++] = i + (size_t)__builtin_ctz(m) + 1;
+				m &= m - 1;
+			} while (m != 0);
 		}
-		f->off[n++] = (size_t)(p - buf);
+	}
+#endif
+	/* a word at a time: its line breaks, and whether it holds a NUL */
+	for (; size - i >= 8; i += 8) {
+		w = load_le64(u + i);
+		nl = zero_bytes(w ^ ONES * '\n');
+		if (zero_bytes(w) != 0)
+			goto nul;
+		if (nl == 0)
+			continue;
+		if (off_room(f, n, 8) == -1)
+			goto nomem;
+		do {
+			f->off[n++] = i + first_byte(nl) + 1;
+			nl &= nl - 1;
+		} while (nl != 0);
+	}
+	for (; i < size; i++) {
+		if (buf[i] == '\0')
+			goto nul;
+		if (buf[i] == '\n') {
+			if (off_room(f, n, 1) == -1)
+				goto nomem;
+			f->off[n++] = i + 1;
+		}
+	}
+	/* a last line without its line break */
+	if (size > 0 && buf[size - 1] != '\n') {
+		if (off_room(f, n, 1) == -1)
+			goto nomem;
+		f->off[n++] = size;
 	}
 	f->buf = buf;
 	f->size = size;
-	f->cap = cap;
 	f->nline = n - 1;
 	f->eol = "\n";
 	if (f->nline > 0) {
@@ -120,9 +223,18 @@ tf_split(struct tf_file *f, const char *buf, size_t size, char *err,
 			f->eol = "\r\n";
 	}
 	return 0;
+nul:
+	tf_free(f);
+	memset(f, 0, sizeof(*f));
+	p = memchr(buf, '\0', size);
+	for (n = 1, end = buf; end < p; end++)
+		n += *end == '\n';
+	snprintf(err, errlen, "line %zu holds a NUL byte: this is not "
+	    "a text file", n);
+	return -1;
 nomem:
 	free(f->off);
-	f->off = NULL;
+	memset(f, 0, sizeof(*f));
 	snprintf(err, errlen, "out of memory splitting %zu bytes", size);
 	return -1;
 }

@@ -53,13 +53,22 @@ static int
 read_bounded(int fd, struct buf *b)
 {
 	ssize_t	 n;
+	size_t	 want;
 
 	for (;;) {
-		if (buf_grow(b, 65536) == -1) {
+		/*
+		 * 4 KiB first (a table is small), then as much again as was
+		 * read: a larger first buffer would be mapped, faulted in and
+		 * unmapped by every request.
+		 */
+		want = b->len < 4096 ? 4096 : b->len;
+		if (want > LIVE_MAX + 1 - b->len)
+			want = LIVE_MAX + 1 - b->len;
+		if (buf_grow(b, want) == -1) {
 			errno = ENOMEM;
 			return -1;
 		}
-		n = pread(fd, b->s + b->len, 65536, (off_t)b->len);
+		n = pread(fd, b->s + b->len, want, (off_t)b->len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -76,24 +85,40 @@ read_bounded(int fd, struct buf *b)
 	return 0;
 }
 
+/*
+ * The buffer the table is read into, kept from one load to the next (a
+ * serve session loads it every request): freed, the memory went back to
+ * the system and was mapped and faulted in again each time.
+ */
+static struct buf	 rbuf;
+#define RBUF_KEEP	65536	/* a larger one is not kept */
+
+/* Done with rbuf.  Passes r through. */
+static int
+rbuf_done(int r)
+{
+	if (rbuf.cap > RBUF_KEEP || buf_failed(&rbuf))
+		buf_free(&rbuf);
+	buf_reset(&rbuf);
+	return r;
+}
+
 int
 live_load(int fd, struct live *l)
 {
-	struct buf	 b = BUF_INIT;
+	struct buf	*b = &rbuf;
 	char		*p, *nl, *sv;
 
 	memset(l, 0, sizeof(*l));
-	if (read_bounded(fd, &b) == -1) {
-		buf_free(&b);
-		return -1;
-	}
+	buf_reset(b);
+	if (read_bounded(fd, b) == -1)
+		return rbuf_done(-1);
 	/* the bytes as they are, so that a save writes only a change */
-	if (buf_add(&l->saved, b.s, b.len) == -1) {
-		buf_free(&b);
+	if (buf_add(&l->saved, b->s, b->len) == -1) {
 		errno = ENOMEM;
-		return -1;
+		return rbuf_done(-1);
 	}
-	for (p = b.s; p != NULL && *p != '\0'; p = nl + 1) {
+	for (p = b->s; p != NULL && *p != '\0'; p = nl + 1) {
 		struct live_ent	 e;
 		char		*q;
 		int		 k;
@@ -148,54 +173,68 @@ live_load(int fd, struct live *l)
 			else if (strncmp(p, "kill=", 5) == 0)
 				e.kill = (size_t)strtoull(p + 5, NULL, 10);
 		if (live_touch(l, e.w, e.seen, e.lease) == NULL) {
-			buf_free(&b);
 			live_free(l);
 			errno = ENOMEM;
-			return -1;
+			return rbuf_done(-1);
 		}
 		live_get(l, e.w)->lost = e.lost;
 		live_get(l, e.w)->seq = e.seq;
 		live_get(l, e.w)->machine = e.machine;
 		live_get(l, e.w)->kill = e.kill;
 	}
-	buf_free(&b);
-	return 0;
+	return rbuf_done(0);
 }
+
+/*
+ * The table formatted for a save, kept from one save to the next like
+ * rbuf (its malloc group, freed, went back to the system every request).
+ */
+static struct buf	 fbuf;
 
 int
 live_save(int fd, struct live *l)
 {
-	struct buf	 b = BUF_INIT;
+	struct buf	*b = &fbuf;
 	size_t		 at = 0;
 	ssize_t		 n;
+	int		 r = -1;
 
-	if (live_format(l, &b) == -1) {
+	if (buf_failed(b) || b->cap > RBUF_KEEP)
+		buf_free(b);
+	if (live_format(l, b) == -1) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (b.len == l->saved.len && memcmp(b.s, l->saved.s, b.len) == 0) {
-		buf_free(&b);
+	if (b->len == l->saved.len && memcmp(b->s, l->saved.s, b->len) == 0)
 		return 0;	/* unchanged: no write */
-	}
-	while (at < b.len) {
-		if ((n = pwrite(fd, b.s + at, b.len - at, (off_t)at)) == -1 &&
-		    errno == EINTR)
+	while (at < b->len) {
+		if ((n = pwrite(fd, b->s + at, b->len - at, (off_t)at)) ==
+		    -1 && errno == EINTR)
 			continue;
 		if (n == -1)
 			goto fail;
 		at += (size_t)n;
 	}
-	if (ftruncate(fd, (off_t)b.len) == -1)
+	/*
+	 * The file holds the table read (all of it) or last written here,
+	 * under the lock: only a shorter one leaves bytes to cut.  (An open
+	 * that truncates it, by runtask.sh, only makes it shorter.)
+	 */
+	if ((b->len < l->saved.len || l->unsure) &&
+	    ftruncate(fd, (off_t)b->len) == -1)
 		goto fail;
-	buf_free(&l->saved);
-	l->saved = b;
-	return 0;
-fail:
-	buf_free(&b);
-	/* what the file holds now is unknown: the next save writes */
 	buf_reset(&l->saved);
+	if (buf_add(&l->saved, b->s, b->len) == 0) {
+		l->unsure = 0;
+		return 0;
+	}
+	r = 0;		/* written, not remembered (memory): as after a failure */
+fail:
+	/* what the file holds now is unknown: the next save writes, whole */
+	buf_free(&l->saved);
 	buf_adds(&l->saved, "?");
-	return -1;
+	l->unsure = 1;
+	return r;
 }
 
 struct live_ent *
@@ -209,12 +248,26 @@ live_get(struct live *l, long w)
 	return NULL;
 }
 
+/*
+ * The entries of the last table freed, kept for the next (a serve session
+ * loads one every request: a fresh array was mapped, faulted in and
+ * unmapped each time).  Never more than one array.
+ */
+static struct live_ent	*spare_e;
+static size_t		 spare_ecap;
+
 struct live_ent *
 live_touch(struct live *l, long w, long long now, long lease)
 {
 	struct live_ent	*e;
 
 	if ((e = live_get(l, w)) == NULL) {
+		if (l->e == NULL && spare_e != NULL) {
+			l->e = spare_e;
+			l->cap = spare_ecap;
+			spare_e = NULL;
+			spare_ecap = 0;
+		}
 		if (l->n == l->cap) {
 			size_t cap = l->cap ? 2 * l->cap : 16;
 
@@ -278,7 +331,13 @@ live_drop(struct live *l, long w)
 void
 live_free(struct live *l)
 {
-	free(l->e);
+	/* the largest array is kept for the next table (see spare_e) */
+	if (l->e != NULL && l->cap > spare_ecap) {
+		free(spare_e);
+		spare_e = l->e;
+		spare_ecap = l->cap;
+	} else
+		free(l->e);
 	buf_free(&l->saved);
 	memset(l, 0, sizeof(*l));
 }

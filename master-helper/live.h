@@ -51,6 +51,8 @@ struct live {
 	int		 prev_next;
 	long long	 swept;		/* leftovers last looked for (tfio.h) */
 	struct buf	 saved;		/* the table as last read or written */
+	int		 unsure;	/* a save failed: the file's length is
+					   unknown */
 };
 
 /*

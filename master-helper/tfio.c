@@ -31,8 +31,20 @@
 #define SUFFIX_MAX	(sizeof("/..prev.rtq.15.new") - 1)
 
 static struct buf spare;		/* the last read buffer, for reuse */
+static uid_t	 euid = (uid_t)-1;	/* asked once: see my_ids */
+static gid_t	 egid = (gid_t)-1;
 
 static void	 sweep(struct tfio *);
+
+/* Our effective user and group: rtq-claim never changes them. */
+static void
+my_ids(void)
+{
+	if (euid == (uid_t)-1) {
+		euid = geteuid();
+		egid = getegid();
+	}
+}
 
 /* ".NAME.prev.rtq.SLOT" (+ suffix) beside the real file; NULL: memory. */
 static char *
@@ -275,8 +287,9 @@ read_all(struct tfio *t, char *err, size_t errlen)
 	 * saving in place) kills the reader with SIGBUS; read() sees the
 	 * truncation, and the stat before the rename makes us redo.
 	 */
-	if (t->data.s == NULL && spare.cap >= (size_t)t->st.st_size + 1) {
-		t->data = spare;	/* pages already touched: no faults */
+	if (t->data.s == NULL && spare.s != NULL) {
+		/* pages already touched: no faults (buf_grow adds any more) */
+		t->data = spare;
 		memset(&spare, 0, sizeof(spare));
 	}
 	buf_reset(&t->data);
@@ -324,12 +337,15 @@ lock_file(char *lockpath, const struct stat *fst, int *fd, int *ro,
 	int		 first;
 
 	*ro = 0;
-	if ((*fd = open(lockpath, O_RDWR | O_CREAT | O_EXCL | fl, 0600)) !=
+	/* there already, as a rule; else created (owner, group, mode) */
+	if ((*fd = open(lockpath, O_RDWR | fl)) == -1 && errno == ENOENT &&
+	    (*fd = open(lockpath, O_RDWR | O_CREAT | O_EXCL | fl, 0600)) !=
 	    -1) {
 		/* owner and group where we may, then the mode */
-		if ((fst->st_uid != geteuid() || fst->st_gid != getegid()) &&
+		my_ids();
+		if ((fst->st_uid != euid || fst->st_gid != egid) &&
 		    fchown(*fd, fst->st_uid, fst->st_gid) == -1 &&
-		    fst->st_gid != getegid())
+		    fst->st_gid != egid)
 			(void)fchown(*fd, (uid_t)-1, fst->st_gid);
 		if ((slash = strrchr(lockpath, '/')) != NULL) {
 			*slash = '\0';
@@ -339,8 +355,8 @@ lock_file(char *lockpath, const struct stat *fst, int *fd, int *ro,
 		} else
 			st.st_mode = 0700;
 		(void)fchmod(*fd, lock_mode(fst->st_mode, st.st_mode));
-	} else if (errno == EEXIST)
-		*fd = open(lockpath, O_RDWR | fl);
+	} else if (*fd == -1 && errno == EEXIST)
+		*fd = open(lockpath, O_RDWR | fl);	/* created meanwhile */
 	if (*fd == -1 && errno != ELOOP) {
 		first = errno;
 		if ((*fd = open(lockpath, O_RDONLY | fl)) == -1 &&
@@ -768,7 +784,8 @@ sweep(struct tfio *t)
 		    t->now - (long long)st.st_mtime < TFIO_SWEEP_SECS)
 			continue;
 		/* a temporary file is ours; a version, the task file's */
-		if (k == 1 ? st.st_uid != geteuid() : st.st_uid != geteuid() &&
+		my_ids();
+		if (k == 1 ? st.st_uid != euid : st.st_uid != euid &&
 		    st.st_uid != t->st.st_uid)
 			continue;
 		(void)unlinkat(dirfd(d), de->d_name, 0);
@@ -893,8 +910,10 @@ link_prev(struct tfio *t)
 	prev = prev_path(t, t->live->prev_next, "");
 	ptmp = prev_path(t, t->live->prev_next, ".new");
 	if (prev != NULL && ptmp != NULL) {
-		unlink(ptmp);
-		if (link(t->real, ptmp) == 0 && rename(ptmp, prev) == 0) {
+		/* a ".new" a killed rtq-claim left is replaced */
+		if ((link(t->real, ptmp) == 0 || (errno == EEXIST &&
+		    unlink(ptmp) == 0 && link(t->real, ptmp) == 0)) &&
+		    rename(ptmp, prev) == 0) {
 			pv = &t->live->prev[t->live->prev_next];
 			pv->ino = (unsigned long long)t->st.st_ino;
 			pv->dev = (unsigned long long)t->st.st_dev;
@@ -947,9 +966,10 @@ tfio_commit(struct tfio *t, const struct patch *p, char *err, size_t errlen)
 	 * group may keep the group, not the owner.  Then the mode (a chown
 	 * may clear its set-id bits).
 	 */
-	if ((t->st.st_uid != geteuid() || t->st.st_gid != getegid()) &&
+	my_ids();
+	if ((t->st.st_uid != euid || t->st.st_gid != egid) &&
 	    fchown(fd, t->st.st_uid, t->st.st_gid) == -1 &&
-	    t->st.st_gid != getegid())
+	    t->st.st_gid != egid)
 		(void)fchown(fd, (uid_t)-1, t->st.st_gid);
 	if (fchmod(fd, t->st.st_mode & 07777) == -1)
 		goto werr;

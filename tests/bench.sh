@@ -177,7 +177,7 @@ if want claim; then for n in $sizes; do
 	    printf "echo task %d; true\n", i }' </dev/null | mkq light "claim$n.sh")
 	rounds=41
 	[ "$n" -ge 100000 ] && rounds=21
-	[ "$n" -ge 1000000 ] && rounds=11
+	[ "$n" -ge 1000000 ] && rounds=21
 	read -r R[claim.$n] R[lim.$n] _ < <($py \
 	    "$top/tests/bench/claimcost.py" "$bin/rtq-claim" "$f" $rounds "$wl")
 	R[size.$n]=$(stat -c %s "$f")

@@ -7,9 +7,12 @@ usage: claimcost.py RTQ_CLAIM FILE ROUNDS [WRITELIMIT]
 prints "ONESHOT_MS SERVE_MS PEAK_RSS_KIB FILE_SIZE"; with WRITELIMIT (the
 program built from writelimit.c), "SERVE_MS LIMIT_MS PEAK_RSS_KIB
 FILE_SIZE": one process per request is not timed, and the file-write limit
-is timed on a copy of FILE in its directory, ROUNDS/2+1 rounds before the
-claims of the serve session and as many after (so that a load that rises
-or falls during the run weighs on both medians alike).  The environment (RTQ_NOSYNC) is passed on to both programs."""
+is timed on a copy of FILE in its directory, by one writelimit process
+taking turns with the serve session: a round of it before each claim and
+one after the last (the disk's pace varies from one second to the next
+on a shared machine; a claim and a limit round a moment apart see the
+same disk, so the ratio of the medians holds where the medians move).
+The environment (RTQ_NOSYNC) is passed on to both programs."""
 import os
 import shutil
 import statistics
@@ -61,18 +64,26 @@ copy = os.path.join(os.path.dirname(os.path.abspath(path)),
                     ".claimcost-copy.%d" % os.getpid())
 
 
-def limit_rounds(n):
-    """n rounds of the file-write limit on a copy of the file"""
-    shutil.copyfile(path, copy)
-    out = subprocess.run([writelimit, copy, str(n)], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    os.unlink(copy)
-    limits.extend(float(x) / 1e3 for x in out.split())
-
-
+wl = None
 if serve_only:
-    limit_rounds(rounds // 2 + 1)
+    shutil.copyfile(path, copy)
+    wl = subprocess.Popen([writelimit, copy, "-"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True, bufsize=1)
+
+
+def limit_round():
+    """one round of the file-write limit on the copy of the file"""
+    wl.stdin.write("\n")
+    wl.stdin.flush()
+    out = wl.stdout.readline()
+    if not out:
+        sys.exit("claimcost: %s failed (exit %s)" % (writelimit, wl.wait()))
+    limits.append(float(out) / 1e3)
+
+
 for _ in range(rounds):
+    if serve_only:
+        limit_round()
     req = " ".join(["next", wid, pos] + prev) + "\n"
     t0 = time.perf_counter()
     p.stdin.write(req)
@@ -89,7 +100,10 @@ subprocess.run([claim, "bye", path, wid], stdout=subprocess.DEVNULL)
 serve = statistics.median(times)
 size = os.path.getsize(path)
 if serve_only:
-    limit_rounds(rounds // 2 + 1)
+    limit_round()
+    wl.stdin.close()
+    wl.wait()
+    os.unlink(copy)
     print("%.3f %.3f %d %d" % (serve * 1e3, statistics.median(limits) * 1e3,
                                rss, size))
 else:

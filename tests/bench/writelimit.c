@@ -3,7 +3,10 @@
  * reads FILE whole, writes it to a temporary file in the same directory,
  * fsyncs that, renames it over FILE and fsyncs the directory: what any
  * atomic rewrite of the file costs, whatever the program.  It prints the
- * time of each round in milliseconds, one a line.  Like a
+ * time of each round in milliseconds, one a line.  With ROUNDS "-", it
+ * does a round for each line read on standard input and prints its time
+ * at once, so that a caller can take turns with what it compares (the
+ * disk's pace varies from one second to the next).  Like a
  * serve session it is one process, and it keeps its buffer from round to
  * round: memory new to the process each round (page faults; in a virtual
  * machine, faults on the host too) can cost more than the rewrite itself.
@@ -81,14 +84,15 @@ fail:
 int
 main(int argc, char *argv[])
 {
-	char		 path[4096], dir[4096], tmp[4200];
+	char		 path[4096], dir[4096], tmp[4200], line[64];
 	const char	*e = getenv("RTQ_NOSYNC");
-	int		 i, rounds, sync = e == NULL || *e == '\0' ||
-	    strcmp(e, "0") == 0;
+	int		 i, rounds = 0, sync = e == NULL || *e == '\0' ||
+	    strcmp(e, "0") == 0, ask;
 	double		 t0;
 
-	if (argc != 3 || (rounds = atoi(argv[2])) <= 0) {
-		fprintf(stderr, "usage: writelimit FILE ROUNDS\n");
+	if (argc != 3 || (!(ask = strcmp(argv[2], "-") == 0) &&
+	    (rounds = atoi(argv[2])) <= 0)) {
+		fprintf(stderr, "usage: writelimit FILE ROUNDS|-\n");
 		return 2;
 	}
 	if (snprintf(path, sizeof(path), "%s", argv[1]) >= (int)sizeof(path))
@@ -97,7 +101,9 @@ main(int argc, char *argv[])
 	if (snprintf(tmp, sizeof(tmp), "%s/.writelimit.%ld", dir,
 	    (long)getpid()) >= (int)sizeof(tmp))
 		return 2;
-	for (i = 0; i < rounds; i++) {
+	for (i = 0; ask || i < rounds; i++) {
+		if (ask && fgets(line, sizeof(line), stdin) == NULL)
+			break;
 		t0 = now();
 		if (rewrite(argv[1], dir, tmp, sync) == -1) {
 			fprintf(stderr, "writelimit: %s: %s\n", argv[1],
@@ -105,6 +111,8 @@ main(int argc, char *argv[])
 			return 1;
 		}
 		printf("%.3f\n", (now() - t0) * 1e3);
+		if (ask)
+			fflush(stdout);
 	}
 	return 0;
 }

@@ -179,6 +179,94 @@ START_TEST(test_split_many_lines)
 }
 END_TEST
 
+/*
+ * The split against the obvious one, a byte at a time: every length up to
+ * a few words (the word-at-a-time scan and its byte-wise tail), line
+ * breaks and NUL at every position, and bytes that differ from '\n' or
+ * NUL only in their high bit or by one (0x8a, 0x80, 0x0b, 0x09, 0xff),
+ * which a sloppy zero-byte test would take for them.
+ */
+START_TEST(test_split_matches_bytewise)
+{
+	static const unsigned char alphabet[] = { 'a', '\n', '\r', 0x8a,
+	    0x80, 0x0b, 0x09, 0xff, 0x01, '#' };
+	struct tf_file	 f;
+	char		 err[256];
+	unsigned char	*s;
+	size_t		 len, i, k, n, want[64], round, nulat;
+	unsigned	 seed = 1;
+
+	for (round = 0; round < 20000; round++) {
+		len = round % 41;
+		ck_assert_ptr_nonnull(s = malloc(len > 0 ? len : 1));
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			s[i] = alphabet[(seed >> 16) % sizeof(alphabet)];
+		}
+		/* every fourth round, one NUL somewhere */
+		nulat = len;
+		if (round % 4 == 3 && len > 0) {
+			nulat = (seed >> 8) % len;
+			s[nulat] = '\0';
+		}
+		n = 0;
+		want[n++] = 0;
+		for (i = 0; i < len; i++)
+			if (s[i] == '\n')
+				want[n++] = i + 1;
+		if (len > 0 && s[len - 1] != '\n')
+			want[n++] = len;
+		if (nulat < len) {
+			for (k = 1, i = 0; i < nulat; i++)
+				k += s[i] == '\n';
+			ck_assert_int_eq(tf_split(&f, (char *)s, len, err,
+			    sizeof(err)), -1);
+			ck_assert_ptr_null(f.off);
+			ck_assert_msg(strstr(err, "line ") != NULL &&
+			    (size_t)atol(strstr(err, "line ") + 5) == k,
+			    "round %zu: want line %zu, got: %s", round, k, err);
+		} else {
+			ck_assert_msg(tf_split(&f, (char *)s, len, err,
+			    sizeof(err)) == 0, "%s", err);
+			ck_assert_uint_eq(f.nline, n - 1);
+			for (i = 0; i < n; i++)
+				ck_assert_uint_eq(f.off[i], want[i]);
+			tf_free(&f);
+		}
+		free(s);
+	}
+}
+END_TEST
+
+/*
+ * A serve session splits one big file again and again: the line offsets
+ * are kept from one split to the next, not allocated (and faulted in)
+ * anew.  Only the third split showed it: the second gave the array back
+ * for good.
+ */
+START_TEST(test_split_reuses_offsets)
+{
+	struct buf	 b = BUF_INIT;
+	struct tf_file	 f;
+	char		 err[256];
+	size_t		*first;
+	int		 i;
+
+	for (i = 0; i < 20000; i++)
+		ck_assert_int_eq(buf_printf(&b, "echo %d\n", i), 0);
+	ck_assert_int_eq(tf_split(&f, b.s, b.len, err, sizeof(err)), 0);
+	first = f.off;
+	tf_free(&f);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(tf_split(&f, b.s, b.len, err, sizeof(err)), 0);
+		ck_assert_ptr_eq(f.off, first);
+		ck_assert_uint_eq(f.nline, 20000);
+		tf_free(&f);
+	}
+	buf_free(&b);
+}
+END_TEST
+
 /* ----------------------------------------------------------- line kinds */
 
 START_TEST(test_kind_blank_and_comment)
@@ -685,6 +773,8 @@ taskfile_suite(void)
 	tcase_add_test(tc, test_split_empty);
 	tcase_add_test(tc, test_split_nul_is_error_naming_line);
 	tcase_add_test(tc, test_split_many_lines);
+	tcase_add_test(tc, test_split_matches_bytewise);
+	tcase_add_test(tc, test_split_reuses_offsets);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kinds");
