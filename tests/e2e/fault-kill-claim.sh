@@ -253,7 +253,7 @@ cmp -s <(grep '^#echo old ' "$F") "$T/old.want" || fail+=("the old lines changed
 [ "$(wc -l <"$F")" = $((nlines0 + 1 + nreg)) ] || fail+=("$(wc -l <"$F") lines, want $((nlines0 + 1 + nreg))")
 [ "$(sed -n 1p "$F")" = "#LASTWORKER $((nreg - 1))" ] || fail+=("header $(sed -n 1p "$F") for $nreg registrations")
 st=$("$CLAIM" status "$F" --json) || fail+=("status fails on the file")
-grep -q "\"pending\":0,\"blocked\":0,\"running\":0,\"done\":$((NTASKS * (OLD_PER_TASK + 1))),\"failed\":0" <<<"$st" ||
+grep -q "\"pending\":0,\"blocked\":0,\"running\":0,\"queued\":0,\"done\":$((NTASKS * (OLD_PER_TASK + 1))),\"failed\":0" <<<"$st" ||
 	fail+=("status --json: $(grep -o '"tasks":{[^}]*}' <<<"$st")")
 # (a remote rtq-claim whose ssh was killed may take a moment)
 if ! wait_for 5 no_proc "$ours"; then
