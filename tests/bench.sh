@@ -401,11 +401,13 @@ memory_slots() {
 		rtq_bg -j "$j" "${LOGIN_HOST[light]}:$f"
 		pids+=("$last")
 		# one login an rtq: 8 at a time, as above
+		# (64 logins and registrations: minutes on a busy machine
+		# where a process takes 10 ms to start)
 		if (((k + 1) % 8 == 0)); then
-			waitfor 60 hasline "$f" $(((k + 1) * j)) || break
+			waitfor 300 hasline "$f" $(((k + 1) * j)) || break
 		fi
 	done
-	if waitfor 120 hasline "$f" "$n" && waitfor 60 hasclaims "$n"; then
+	if waitfor 300 hasline "$f" "$n" && waitfor 120 hasclaims "$n"; then
 		say "$n workers registered and waiting"
 		sleep 2
 		read -r p r c < <(pss_rss $(login_tree))
