@@ -426,8 +426,9 @@ tp_conn_own(struct tp *t)
 }
 
 /*
- * The owner's end of its connection: ssh -O exit (at most EXIT_MS), and
- * the files beside the socket go.
+ * The owner's end of its connection: ssh -O exit, started and not waited
+ * for (the child that starts it, at most EXIT_MS), and the files beside
+ * the socket go.
  */
 static void
 conn_exit(struct tp *t)
@@ -446,6 +447,11 @@ conn_exit(struct tp *t)
 		argv[n++] = "exit";
 		argv[n++] = t->host;
 		argv[n] = NULL;
+		/*
+		 * Not waited for: a child that starts it and leaves at once
+		 * (so that nothing is left to reap), and rtq goes on (a
+		 * worker that leaves leaves tens of ms sooner).
+		 */
 		if ((pid = fork()) == 0) {
 			setpgid(0, 0);
 			if ((fd = open("/dev/null", O_RDWR)) != -1) {
@@ -453,6 +459,8 @@ conn_exit(struct tp *t)
 				dup2(fd, 1);
 				dup2(fd, 2);
 			}
+			if (fork() != 0)
+				_exit(0);
 			execvp(argv[0], argv);
 			_exit(127);
 		}
