@@ -324,17 +324,19 @@ pump_start(struct pump *pu, int out, int err_to, char *err, size_t errlen)
 void
 pump_stop(struct pump *pu)
 {
-	int	 st, t;
+	int	 st, t, d;
 
 	if (pu->ctl != -1)
 		close(pu->ctl);
 	pu->ctl = -1;
 	if (pu->pid <= 0)
 		return;
-	for (t = 0; waitpid(pu->pid, &st, WNOHANG) == 0; t++) {
-		if (t == PUMP_LINGER_MS / 50 + 20)
+	/* ms waited: 1, 2, 4 ... then 50 at a time */
+	for (t = 0, d = 1; waitpid(pu->pid, &st, WNOHANG) == 0;
+	    t += d, d = d < 32 ? d * 2 : 50) {
+		if (t < PUMP_LINGER_MS + 1000 && t + d >= PUMP_LINGER_MS + 1000)
 			kill(pu->pid, SIGKILL);
-		poll(NULL, 0, t == 0 ? 1 : 50);
+		poll(NULL, 0, d);
 	}
 	pu->pid = 0;
 }

@@ -447,23 +447,25 @@ consume(struct shell *sh, size_t n)
 static int
 reap(struct shell *sh)
 {
-	int	 st, t;
+	int	 st, t, d;
 	pid_t	 r;
 
 	if (sh->pid <= 0)
 		return 1;
-	for (t = 0;; t++) {
+	/* ms waited: 1, 2, 4 ... then 50 at a time (it exits in a few) */
+	for (t = 0, d = 1;; t += d, d = d < 32 ? d * 2 : 50) {
 		if ((r = waitpid(sh->pid, &st, WNOHANG)) == sh->pid)
 			break;
 		if (r == -1 && errno != EINTR) {
 			st = 1 << 8;
 			break;
 		}
-		if (t == STOP_MS / 50 || t == 2 * STOP_MS / 50) {
-			kill(-sh->pid, t == STOP_MS / 50 ? SIGTERM : SIGKILL);
+		if ((t < STOP_MS && t + d >= STOP_MS) ||
+		    (t < 2 * STOP_MS && t + d >= 2 * STOP_MS)) {
+			kill(-sh->pid, t + d < 2 * STOP_MS ? SIGTERM : SIGKILL);
 			kill(-sh->pid, SIGCONT);
 		}
-		poll(NULL, 0, 50);
+		poll(NULL, 0, d);
 	}
 	tell_watcher(sh, WATCH_NOSHELL);
 	/* what an init line left running in the shell's process group */
@@ -666,7 +668,7 @@ shell_task_kill(struct shell *sh, int sig)
 void
 shell_stop(struct shell *sh)
 {
-	int	 st, t;
+	int	 st, t, d;
 
 	if (sh->in != -1)
 		close(sh->in);
@@ -682,10 +684,11 @@ shell_stop(struct shell *sh)
 	sh->wfd = -1;
 	if (sh->watch > 0) {
 		/* it exits at once on WATCH_AWAY, or at end of file */
-		for (t = 0; waitpid(sh->watch, &st, WNOHANG) == 0; t++) {
-			if (t == STOP_MS / 50)
+		for (t = 0, d = 1; waitpid(sh->watch, &st, WNOHANG) == 0;
+		    t += d, d = d < 32 ? d * 2 : 50) {
+			if (t < STOP_MS && t + d >= STOP_MS)
 				kill(sh->watch, SIGKILL);
-			poll(NULL, 0, t == 0 ? 1 : 50);
+			poll(NULL, 0, d);
 		}
 		sh->watch = 0;
 	}
