@@ -324,19 +324,13 @@ pump_start(struct pump *pu, int out, int err_to, char *err, size_t errlen)
 void
 pump_stop(struct pump *pu)
 {
-	int	 st, t, d;
+	int	 st;
 
 	if (pu->ctl != -1)
 		close(pu->ctl);
 	pu->ctl = -1;
 	if (pu->pid <= 0)
 		return;
-	/* ms waited: 1, 2, 4 ... then 50 at a time */
-	for (t = 0, d = 1; waitpid(pu->pid, &st, WNOHANG) == 0;
-	    t += d, d = d < 32 ? d * 2 : 50) {
-		if (t < PUMP_LINGER_MS + 1000 && t + d >= PUMP_LINGER_MS + 1000)
-			kill(pu->pid, SIGKILL);
-		poll(NULL, 0, d);
-	}
+	(void)fdio_reap(pu->pid, pu->pid, 0, PUMP_LINGER_MS + 1000, &st);
 	pu->pid = 0;
 }

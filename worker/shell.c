@@ -447,26 +447,12 @@ consume(struct shell *sh, size_t n)
 static int
 reap(struct shell *sh)
 {
-	int	 st, t, d;
-	pid_t	 r;
+	int	 st;
 
 	if (sh->pid <= 0)
 		return 1;
-	/* ms waited: 1, 2, 4 ... then 50 at a time (it exits in a few) */
-	for (t = 0, d = 1;; t += d, d = d < 32 ? d * 2 : 50) {
-		if ((r = waitpid(sh->pid, &st, WNOHANG)) == sh->pid)
-			break;
-		if (r == -1 && errno != EINTR) {
-			st = 1 << 8;
-			break;
-		}
-		if ((t < STOP_MS && t + d >= STOP_MS) ||
-		    (t < 2 * STOP_MS && t + d >= 2 * STOP_MS)) {
-			kill(-sh->pid, t + d < 2 * STOP_MS ? SIGTERM : SIGKILL);
-			kill(-sh->pid, SIGCONT);
-		}
-		poll(NULL, 0, d);
-	}
+	if (fdio_reap(sh->pid, -sh->pid, STOP_MS, 2 * STOP_MS, &st) == -1)
+		st = 1 << 8;
 	tell_watcher(sh, WATCH_NOSHELL);
 	/* what an init line left running in the shell's process group */
 	kill(-sh->pid, SIGTERM);
@@ -668,7 +654,7 @@ shell_task_kill(struct shell *sh, int sig)
 void
 shell_stop(struct shell *sh)
 {
-	int	 st, t, d;
+	int	 st;
 
 	if (sh->in != -1)
 		close(sh->in);
@@ -684,12 +670,7 @@ shell_stop(struct shell *sh)
 	sh->wfd = -1;
 	if (sh->watch > 0) {
 		/* it exits at once on WATCH_AWAY, or at end of file */
-		for (t = 0, d = 1; waitpid(sh->watch, &st, WNOHANG) == 0;
-		    t += d, d = d < 32 ? d * 2 : 50) {
-			if (t < STOP_MS && t + d >= STOP_MS)
-				kill(sh->watch, SIGKILL);
-			poll(NULL, 0, d);
-		}
+		(void)fdio_reap(sh->watch, sh->watch, 0, STOP_MS, &st);
 		sh->watch = 0;
 	}
 	forget_snaps(sh);

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -116,4 +118,27 @@ fdio_exit_code(int wstatus)
 	if (WIFSIGNALED(wstatus))
 		return 128 + WTERMSIG(wstatus);
 	return 255;
+}
+
+int
+fdio_reap(pid_t pid, pid_t target, int term_ms, int kill_ms, int *status)
+{
+	pid_t	 r;
+	int	 t, d;
+
+	for (t = 0, d = 1;; t += d, d = d < 32 ? d * 2 : 50) {
+		if ((r = waitpid(pid, status, WNOHANG)) == pid)
+			return 0;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (term_ms > 0 && t < term_ms && t + d >= term_ms) {
+			kill(target, SIGTERM);
+			kill(target, SIGCONT);
+		}
+		if (t < kill_ms && t + d >= kill_ms) {
+			kill(target, SIGKILL);
+			kill(target, SIGCONT);
+		}
+		(void)poll(NULL, 0, d);
+	}
 }

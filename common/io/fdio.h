@@ -32,5 +32,14 @@ int	 fdio_copy(int from, int to);
 const char *fdio_tmpdir(void);
 /* A wait(2) status as a shell says it: the exit code, or 128 + signal. */
 int	 fdio_exit_code(int wstatus);
+/*
+ * Wait for child pid to exit, looking after 1, 2, 4 ... ms, then every
+ * 50 (a child told to go exits within a few ms): target (pid, or -pid for
+ * its process group) gets TERM once term_ms have passed (0: never), KILL
+ * once kill_ms have, each followed by CONT.  Returns 0 with its wait
+ * status in *status, or -1 (waitpid failed: not our child).
+ */
+int	 fdio_reap(pid_t pid, pid_t target, int term_ms, int kill_ms,
+	    int *status);
 
 #endif
