@@ -176,6 +176,30 @@ reset(size_t k, int failed_only)
 }
 
 /*
+ * Release the running tasks of the workers ids[0..n) as lost, at stamp;
+ * returns the count of lines released.
+ */
+static long
+lost(const long *ids, size_t n, const char *stamp)
+{
+	struct tu_file	 t;
+	struct patch	 p = PATCH_INIT;
+	struct buf	 out = BUF_INIT;
+	char		 err[256];
+	long		 k;
+
+	tu_load(&t, text.s, text.len);
+	k = claim_lost(&t.f, ids, n, stamp, &p, err, sizeof(err));
+	ck_assert_msg(k >= 0, "claim_lost: %s", err);
+	tu_apply(&t, &p, &out);
+	buf_free(&text);
+	text = out;
+	patch_free(&p);
+	tu_unload(&t);
+	return k;
+}
+
+/*
  * A simulated worker: it holds the item it last got and reports it with
  * its next request, as rtq does.
  */
@@ -615,11 +639,7 @@ END_TEST
 START_TEST(test_lost_workers_released)
 {
 	struct wk	 w0 = WK(0), w1 = WK(1);
-	struct tu_file	 t;
-	struct patch	 p = PATCH_INIT;
-	struct buf	 out = BUF_INIT;
-	static const long lost[] = { 1, 3 };
-	char		 err[256];
+	static const long ids[] = { 1, 3 };
 
 	/* the lease ran out for workers 1 and 3: their tasks go back */
 	file_lines(LINES(
@@ -629,14 +649,7 @@ START_TEST(test_lost_workers_released)
 	    "#echo d" END(0, "error1") RUN(3),
 	    "echo e"));
 	now = "11-24 09:00:00";
-	tu_load(&t, text.s, text.len);
-	ck_assert_int_eq(claim_lost(&t.f, lost, 2, now, &p, err,
-	    sizeof(err)), 2);
-	tu_apply(&t, &p, &out);
-	buf_free(&text);
-	text = out;
-	patch_free(&p);
-	tu_unload(&t);
+	ck_assert_int_eq(lost(ids, 2, now), 2);
 	expect_lines(LINES(
 	    "echo a # worker 1 # (" T0 " ... 11-24 09:00:00) #lost",
 	    "#echo b" RUN(2),
@@ -1785,21 +1798,10 @@ END_TEST
 START_TEST(test_retries_lost_does_not_count)
 {
 	struct wk	 w1 = WKR(1, 0);
-	struct tu_file	 t;
-	struct patch	 p = PATCH_INIT;
-	struct buf	 out = BUF_INIT;
-	char		 err[256];
 	long		 ids[1] = { 0 };
 
 	file_lines(LINES("#false" RUN(0)));
-	tu_load(&t, text.s, text.len);
-	ck_assert_int_eq(claim_lost(&t.f, ids, 1, T0, &p, err, sizeof(err)),
-	    1);
-	tu_apply(&t, &p, &out);
-	buf_free(&text);
-	text = out;
-	patch_free(&p);
-	tu_unload(&t);
+	ck_assert_int_eq(lost(ids, 1, T0), 1);
 	ck_assert_str_eq(line(1), "false" END(0, "lost"));
 	/* a worker with --retries 0 still gets it: lost is not failed */
 	step(&w1, OK);
@@ -1982,21 +1984,10 @@ END_TEST
 
 START_TEST(test_lost_after_kill_is_killed)
 {
-	struct tu_file	 t;
-	struct patch	 p = PATCH_INIT;
-	struct buf	 out = BUF_INIT;
-	char		 err[256];
 	long		 ids[1] = { 0 };
 
 	file_lines(LINES("#sleep 300" RUN(0) " kill " T0));
-	tu_load(&t, text.s, text.len);
-	ck_assert_int_eq(claim_lost(&t.f, ids, 1, T0, &p, err, sizeof(err)),
-	    1);
-	tu_apply(&t, &p, &out);
-	buf_free(&text);
-	text = out;
-	patch_free(&p);
-	tu_unload(&t);
+	ck_assert_int_eq(lost(ids, 1, T0), 1);
 	ck_assert_str_eq(line(1), "#sleep 300" RUN(0) " kill " T0 " " T0
 	    ") #killed");
 	ck_assert_int_eq(tally(NULL, 0).killed, 1);
@@ -2213,21 +2204,10 @@ END_TEST
 
 START_TEST(test_batch_lost_says_never_started)
 {
-	struct tu_file	 t;
-	struct patch	 p = PATCH_INIT;
-	struct buf	 out = BUF_INIT;
-	static const long lost[] = { 0 };
-	char		 err[256];
+	static const long ids[] = { 0 };
 
 	file_lines(LINES("#echo 1" RUN(0), "#echo 2" QUEUED(0)));
-	tu_load(&t, text.s, text.len);
-	ck_assert_int_eq(claim_lost(&t.f, lost, 1, "11-24 09:00:00", &p, err,
-	    sizeof(err)), 2);
-	tu_apply(&t, &p, &out);
-	buf_free(&text);
-	text = out;
-	patch_free(&p);
-	tu_unload(&t);
+	ck_assert_int_eq(lost(ids, 1, "11-24 09:00:00"), 2);
 	expect_lines(LINES(
 	    "echo 1 # worker 0 # (" T0 " ... 11-24 09:00:00) #lost",
 	    "echo 2 # worker 0 # (" T0 " ... queued 11-24 09:00:00) #lost"));
