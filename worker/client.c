@@ -288,22 +288,39 @@ bitem_free(struct bitem *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* What a request that went through reported is off our hands. */
+/* Forget the queued tasks. */
 static void
-batch_reported(struct worker *w, int start, int release)
+bq_clear(struct worker *w)
+{
+	size_t	 k;
+
+	for (k = 0; k < w->bq_n; k++)
+		bitem_free(&w->bq[k]);
+	free(w->bq);
+	w->bq = NULL;
+	w->bq_at = w->bq_n = 0;
+}
+
+/* Forget the results not reported. */
+static void
+br_clear(struct worker *w)
 {
 	size_t	 k;
 
 	for (k = 0; k < w->br_n; k++)
 		bitem_free(&w->br[k]);
 	w->br_n = 0;
+}
+
+/* What a request that went through reported is off our hands. */
+static void
+batch_reported(struct worker *w, int start, int release)
+{
+	br_clear(w);
 	if (start)
 		w->started = 0;
-	if (release) {
-		for (k = w->bq_at; k < w->bq_n; k++)
-			bitem_free(&w->bq[k]);
-		w->bq_at = w->bq_n = 0;
-	}
+	if (release)
+		bq_clear(w);
 }
 
 int
@@ -381,14 +398,9 @@ int
 client_queue(struct worker *w, const struct tp_reply *r, int from)
 {
 	struct bitem	*b;
-	size_t		 i;
 	int		 k;
 
-	for (i = 0; i < w->bq_n; i++)
-		bitem_free(&w->bq[i]);
-	free(w->bq);
-	w->bq = NULL;
-	w->bq_at = w->bq_n = 0;
+	bq_clear(w);
 	if (r->p.nitems <= from)
 		return 0;
 	if ((b = calloc((size_t)(r->p.nitems - from), sizeof(*b))) == NULL)
@@ -458,16 +470,8 @@ client_batch_release(struct worker *w)
 void
 client_batch_drop(struct worker *w)
 {
-	size_t	 k;
-
-	for (k = 0; k < w->bq_n; k++)
-		bitem_free(&w->bq[k]);
-	free(w->bq);
-	w->bq = NULL;
-	w->bq_at = w->bq_n = 0;
-	for (k = 0; k < w->br_n; k++)
-		bitem_free(&w->br[k]);
-	w->br_n = 0;
+	bq_clear(w);
+	br_clear(w);
 	w->started = 0;
 }
 
