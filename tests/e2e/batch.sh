@@ -20,6 +20,21 @@ once() {
 	done
 }
 
+# queue NAME FIRST N: f=$T/NAME.sh and d=$T/NAME.d; the tasks of lines
+# FIRST..N of f each add a line to d/LINE (FIRST 2: the caller writes
+# line 1, given as the rest of the arguments)
+queue() {
+	local name=$1 first=$2 n=$3 k
+	shift 3
+	f=$T/$name.sh
+	d=$T/$name.d
+	mkdir "$d"
+	{
+		[ "$#" -gt 0 ] && echo "$*"
+		for ((k = first; k <= n; k++)); do echo "echo x >>$d/$k"; done
+	} >"$f"
+}
+
 # queued FILE: how many lines of FILE are claimed in a batch, not started
 queued() { grep -c ' \.\.\. queued$' "$1"; }
 
@@ -27,10 +42,7 @@ cases() {
 	local where=$1 at=$2 f d k rc a b
 
 	say "$where: 60 tasks, -j 2 --batch 8: each runs once"
-	f=$T/$where-many.sh
-	d=$T/$where-many.d
-	mkdir "$d"
-	for ((k = 1; k <= 60; k++)); do echo "echo x >>$d/$k"; done >"$f"
+	queue "$where-many" 1 60
 	rc=0
 	"$RTQ" -x -j 2 --batch 8 "$at$f" >"$T/$where-many.out" 2>&1 || rc=$?
 	expect_eq "$where: -x exit status" "$rc" 0
@@ -39,10 +51,7 @@ cases() {
 	expect_eq "$where: lines done" "$(grep -c ') #ok$' "$f")" 60
 
 	say "$where: --batch auto: each runs once"
-	f=$T/$where-auto.sh
-	d=$T/$where-auto.d
-	mkdir "$d"
-	for ((k = 1; k <= 80; k++)); do echo "echo x >>$d/$k"; done >"$f"
+	queue "$where-auto" 1 80
 	rc=0
 	"$RTQ" -x --batch auto "$at$f" >"$T/$where-auto.out" 2>&1 || rc=$?
 	expect_eq "$where: -x --batch auto exit status" "$rc" 0
@@ -50,10 +59,7 @@ cases() {
 	expect_eq "$where: lines done (auto)" "$(grep -c ') #ok$' "$f")" 80
 
 	say "$where: an rtq-claim without serve sessions: one task at a time"
-	f=$T/$where-noserve.sh
-	d=$T/$where-noserve.d
-	mkdir "$d"
-	for ((k = 1; k <= 6; k++)); do echo "echo x >>$d/$k"; done >"$f"
+	queue "$where-noserve" 1 6
 	rc=0
 	RTQ_NOSERVE=1 "$RTQ" -x --batch auto "$at$f" >"$T/$where-noserve.out" 2>&1 || rc=$?
 	expect_eq "$where: exit status without serve" "$rc" 0
@@ -62,13 +68,7 @@ cases() {
 		die "$where: not said: $(cat "$T/$where-noserve.out")"
 
 	say "$where: Ctrl-C gives the tasks not started back at once"
-	f=$T/$where-int.sh
-	d=$T/$where-int.d
-	mkdir "$d"
-	{
-		echo "touch $T/$where-int.started; sleep 300"
-		for ((k = 2; k <= 6; k++)); do echo "echo x >>$d/$k"; done
-	} >"$f"
+	queue "$where-int" 2 6 "touch $T/$where-int.started; sleep 300"
 	cp "$f" "$T/$where-int.orig"
 	start_worker "$where-int" --batch 6 --poll 60 "$at$f"
 	a=$wpid
@@ -107,13 +107,8 @@ EOF
 	finish_worker "$where-int" "$a" 20
 
 	say "$where: kill -9: the batch goes back when the lease runs out"
-	f=$T/$where-k9.sh
-	d=$T/$where-k9.d
-	mkdir "$d"
-	{
-		echo "test -e $T/$where-k9.1 || { touch $T/$where-k9.1; sleep 300; }"
-		for ((k = 2; k <= 6; k++)); do echo "echo x >>$d/$k"; done
-	} >"$f"
+	queue "$where-k9" 2 6 \
+	    "test -e $T/$where-k9.1 || { touch $T/$where-k9.1; sleep 300; }"
 	start_worker "$where-k9" --batch 6 --lease 4 --poll 60 "$at$f"
 	a=$wpid
 	wait_for 20 test -e "$T/$where-k9.1" ||
