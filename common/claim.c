@@ -185,8 +185,8 @@ claim_reply_free(struct claim_reply *r)
 }
 
 /*
- * The new content of lines this request changed (finished), sorted by
- * line once all are in: the scan reads them instead of the file's.
+ * The new content of lines this request changed (finished), kept sorted
+ * by line: the scan reads them instead of the file's.
  */
 struct ovrs {
 	struct ovr {
@@ -197,30 +197,37 @@ struct ovrs {
 	size_t		 cur;		/* the scan's place in v */
 };
 
-static int
-ovr_cmp(const void *a, const void *b)
+/* Where line i is in o, or where it would go (o->v is sorted). */
+static size_t
+ovr_at(const struct ovrs *o, size_t i)
 {
-	const struct ovr *x = a, *y = b;
+	size_t	 lo = 0, hi = o->n, mid;
 
-	return x->i < y->i ? -1 : x->i > y->i;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (o->v[mid].i < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Whether line i was changed by this request. */
 static const struct ovr *
 ovr_find(const struct ovrs *o, size_t i)
 {
-	size_t	 k;
+	size_t	 k = ovr_at(o, i);
 
-	for (k = 0; k < o->n; k++)
-		if (o->v[k].i == i)
-			return &o->v[k];
-	return NULL;
+	return k < o->n && o->v[k].i == i ? &o->v[k] : NULL;
 }
 
+/* Add line i's new content (b, taken), keeping o sorted. */
 static int
 ovr_add(struct ovrs *o, size_t i, struct buf *b)
 {
 	struct ovr	*v;
+	size_t		 k;
 
 	if (o->n == o->cap) {
 		if ((v = realloc(o->v, (o->cap * 2 + 4) * sizeof(*v))) == NULL)
@@ -228,8 +235,11 @@ ovr_add(struct ovrs *o, size_t i, struct buf *b)
 		o->v = v;
 		o->cap = o->cap * 2 + 4;
 	}
-	o->v[o->n].i = i;
-	o->v[o->n++].b = *b;
+	k = ovr_at(o, i);
+	memmove(&o->v[k + 1], &o->v[k], (o->n - k) * sizeof(*o->v));
+	o->v[k].i = i;
+	o->v[k].b = *b;
+	o->n++;
 	memset(b, 0, sizeof(*b));
 	return 0;
 }
@@ -906,8 +916,6 @@ claim_next(const struct tf_file *f, const struct claim_req *q,
 	for (k = 0; k < q->nmore; k++)
 		if (finish(f, q, &q->more[k], p, &res, &at, &o) == -1)
 			goto nomem;
-	if (o.n > 1)
-		qsort(o.v, o.n, sizeof(o.v[0]), ovr_cmp);
 	r->answer = CLAIM_WAIT;
 	if (q->no_claim) {
 		rv = 0;
